@@ -1,0 +1,169 @@
+"""The grand-challenge job: read /input, write /output (see shared notes, interface.md).
+
+Inputs: ``images/mri/*.mha`` and ``images/body/*.mha`` (one of each, or pairs
+with identical file names) and ``region.json`` (a bare JSON string). Outputs:
+``images/synthetic-ct/<mr file name>`` and ``results.json``. Every output is
+first written into a hidden staging folder inside the output folder and moved
+into place only when all cases succeeded, so a failure leaves nothing behind.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import resource
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from model.errors import InputError
+from model.imageio import check_finite, check_mask, grid_mismatch, hu_to_sct, is_image_file, read_image, to_array, write_image
+from model.intensity import FlatMRError
+from model.pipelines import CaseInput, load_pipeline
+from model.registry import available_regions, find_model
+
+log = logging.getLogger("process")
+
+MRI_DIR = Path("images/mri")
+BODY_DIR = Path("images/body")
+SCT_DIR = Path("images/synthetic-ct")
+REGION_FILE = "region.json"
+RESULTS_FILE = "results.json"
+# results.json names the files as the platform sees them, whatever the local folders.
+PLATFORM_INPUT = Path("/input")
+PLATFORM_OUTPUT = Path("/output")
+
+
+@dataclass(frozen=True)
+class CasePaths:
+    mr: Path
+    mask: Path
+
+
+def read_region(input_dir: Path) -> str:
+    path = input_dir / REGION_FILE
+    if not path.is_file():
+        raise InputError(path, 'missing: it must hold the region as a JSON string, e.g. "Pelvis"')
+    try:
+        region = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputError(path, f"not valid JSON ({err}); expected a JSON string such as \"Pelvis\"") from None
+    if not isinstance(region, str) or not region.strip():
+        raise InputError(path, f"expected a JSON string such as \"Pelvis\", got {json.dumps(region)[:60]}")
+    return region.strip()
+
+
+def pair_cases(input_dir: Path) -> list[CasePaths]:
+    """One MR with one mask, or several paired by identical file name; anything else is refused."""
+    folders = {}
+    for sub in (MRI_DIR, BODY_DIR):
+        folder = input_dir / sub
+        files = sorted(p for p in folder.iterdir() if is_image_file(p)) if folder.is_dir() else []
+        folders[sub] = files
+    mrs, masks = folders[MRI_DIR], folders[BODY_DIR]
+    if not mrs and not masks:
+        raise InputError(input_dir / MRI_DIR, "no MR images found (and no masks in images/body)")
+    if len(mrs) == 1 and len(masks) == 1:
+        return [CasePaths(mrs[0], masks[0])]
+    by_name = {p.name: p for p in masks}
+    for mr in mrs:
+        if mr.name not in by_name:
+            raise InputError(mr, f"no body mask with the same file name in {BODY_DIR}/ ({len(masks)} mask(s) there)")
+    mr_names = {p.name for p in mrs}
+    for mask in masks:
+        if mask.name not in mr_names:
+            raise InputError(mask, f"no MR with the same file name in {MRI_DIR}/ ({len(mrs)} MR(s) there)")
+    return [CasePaths(mr, by_name[mr.name]) for mr in mrs]
+
+
+def load_case(paths: CasePaths) -> CaseInput:
+    """Read and check one case: 3-D, finite, mask on the MR's grid and not empty."""
+    mr_image = read_image(paths.mr)
+    mask_image = read_image(paths.mask)
+    problem = grid_mismatch(mask_image, mr_image)
+    if problem:
+        raise InputError(paths.mask, problem)
+    mr = to_array(mr_image)
+    check_finite(mr, paths.mr)
+    body = check_mask(to_array(mask_image), paths.mask)
+    return CaseInput(mr_image, mr, body)
+
+
+def choose_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise InputError("--device", "cuda was asked for but no CUDA device is available")
+    return torch.device(name)
+
+
+def peak_memory(device: torch.device) -> str:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KiB -> GiB
+    text = f"peak RSS {rss:.2f} GiB (process)"
+    if device.type == "cuda":
+        text += f", peak GPU {torch.cuda.max_memory_allocated(device) / 1024**3:.2f} GiB"
+    return text
+
+
+def result_entry(paths: CasePaths, input_dir: Path) -> dict:
+    def platform(path: Path, root: Path, platform_root: Path) -> str:
+        return str(platform_root / path.relative_to(root))
+
+    return {
+        "outputs": [{"type": "metaio_image", "filename": str(PLATFORM_OUTPUT / SCT_DIR / paths.mr.name)}],
+        "inputs": [
+            {"type": "metaio_image", "filename": platform(paths.mr, input_dir, PLATFORM_INPUT)},
+            {"type": "metaio_image", "filename": platform(paths.mask, input_dir, PLATFORM_INPUT)},
+            {"type": "String", "filename": str(PLATFORM_INPUT / REGION_FILE)},
+        ],
+        "error_messages": [],
+    }
+
+
+def run(input_dir: Path, output_dir: Path, weights_dir: Path, device_name: str = "auto") -> list[dict]:
+    """Process every case of ``input_dir``; returns the results.json entries."""
+    input_dir, output_dir = Path(input_dir), Path(output_dir)
+    device = choose_device(device_name)
+    region = read_region(input_dir)
+    entry = find_model(weights_dir, region)
+    if entry is None:
+        raise InputError(input_dir / REGION_FILE, f"no model for region {region!r} (available: {', '.join(available_regions(weights_dir)) or 'none'})")
+    cases = pair_cases(input_dir)
+    pipeline = load_pipeline(entry, device)
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=output_dir))
+    try:
+        results = []
+        for paths in cases:
+            start = time.perf_counter()
+            if device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats(device)
+            case = load_case(paths)
+            try:
+                hu = pipeline.predict(case)
+            except FlatMRError as err:
+                raise InputError(paths.mr, str(err)) from None
+            write_image(hu_to_sct(hu, case.body, case.mr_image), staging / SCT_DIR / paths.mr.name)
+            results.append(result_entry(paths, input_dir))
+            log.info("%s: region %s, pipeline %s, device %s, %.1f s, %s", paths.mr.name, entry.region,
+                     entry.pipeline, device, time.perf_counter() - start, peak_memory(device))
+        (staging / RESULTS_FILE).write_text(json.dumps(results, indent=2) + "\n")
+        publish(staging, output_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return results
+
+
+def publish(staging: Path, output_dir: Path) -> None:
+    """Move the staged files into place; results.json last, so it only names files that exist."""
+    for path in sorted(staging.rglob("*")):
+        if path.is_file() and path.name != RESULTS_FILE:
+            target = output_dir / path.relative_to(staging)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+    os.replace(staging / RESULTS_FILE, output_dir / RESULTS_FILE)

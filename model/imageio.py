@@ -1,0 +1,128 @@
+"""Reading, checking and writing SimpleITK images without losing their geometry.
+
+Every array handed to a network comes from :func:`read_image` and every image
+written goes through :func:`array_to_image`, which copies the reference image's
+size, spacing, origin and direction onto the result.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+from evalutils.io import SimpleITKLoader
+
+from model.errors import InputError
+
+IMAGE_SUFFIXES = (".mha", ".mhd", ".nii.gz", ".nii", ".nrrd")
+HU_MIN, HU_MAX = -1024, 3071
+HU_OUTSIDE_BODY = -1000
+# SimpleITK's own tolerance when it compares image grids (CopyInformation, filters).
+GRID_TOLERANCE = 1e-4
+
+
+def is_image_file(path: Path) -> bool:
+    return path.is_file() and path.name.lower().endswith(IMAGE_SUFFIXES)
+
+
+def image_stem(path: Path) -> str:
+    """File name without its image suffix (``a.nii.gz`` -> ``a``)."""
+    name = path.name
+    for suffix in IMAGE_SUFFIXES:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
+
+
+def read_image(path: Path) -> sitk.Image:
+    """Read a single-channel 3-D image or raise :class:`InputError` naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "file not found")
+    try:
+        image = SimpleITKLoader.load_image(path)
+    except RuntimeError as err:
+        reason = str(err).strip().splitlines()
+        detail = next((line for line in reversed(reason) if line.strip()), "unknown reason")
+        raise InputError(path, f"cannot read image (unreadable or truncated): {detail.strip()}") from None
+    if image.GetDimension() != 3:
+        raise InputError(path, f"expected a 3-D image, got a {image.GetDimension()}-D image")
+    if image.GetNumberOfComponentsPerPixel() != 1:
+        raise InputError(path, f"expected one value per voxel, got {image.GetNumberOfComponentsPerPixel()}")
+    if min(image.GetSize()) < 2:
+        raise InputError(path, f"expected a 3-D image, got size {image.GetSize()} (a single slice)")
+    return image
+
+
+def to_array(image: sitk.Image) -> np.ndarray:
+    """The voxels as a float32 (z, y, x) array."""
+    return sitk.GetArrayFromImage(image).astype(np.float32, copy=False)
+
+
+def array_to_image(array: np.ndarray, reference: sitk.Image) -> sitk.Image:
+    """A (z, y, x) array as an image on exactly the reference image's grid."""
+    if tuple(array.shape[::-1]) != tuple(reference.GetSize()):
+        raise ValueError(f"array shape {array.shape} does not match image size {reference.GetSize()[::-1]} (z, y, x)")
+    image = sitk.GetImageFromArray(array)
+    image.CopyInformation(reference)
+    return image
+
+
+def grid_mismatch(image: sitk.Image, reference: sitk.Image, reference_name: str = "MR") -> str | None:
+    """Describe the first way two images' grids differ, or None when they match."""
+    checks = (
+        ("size", image.GetSize(), reference.GetSize()),
+        ("spacing", image.GetSpacing(), reference.GetSpacing()),
+        ("origin", image.GetOrigin(), reference.GetOrigin()),
+        ("direction", image.GetDirection(), reference.GetDirection()),
+    )
+    for name, mine, theirs in checks:
+        if len(mine) != len(theirs) or not np.allclose(mine, theirs, rtol=0, atol=GRID_TOLERANCE):
+            return f"{name} {_fmt(mine)} differs from the {reference_name}'s {_fmt(theirs)}"
+    return None
+
+
+def _fmt(values) -> str:
+    return "(" + ", ".join(f"{v:g}" for v in values) + ")"
+
+
+def check_finite(array: np.ndarray, path: Path) -> None:
+    bad = int(np.count_nonzero(~np.isfinite(array)))
+    if bad:
+        raise InputError(path, f"contains {bad} NaN or Inf voxel(s)")
+
+
+def check_mask(mask: np.ndarray, path: Path) -> np.ndarray:
+    """The mask as booleans; an empty mask is an error."""
+    check_finite(mask, path)
+    body = mask > 0
+    if not body.any():
+        raise InputError(path, "the body mask is empty (no voxel > 0)")
+    return body
+
+
+def hu_to_sct(hu: np.ndarray, body: np.ndarray, mr: sitk.Image) -> sitk.Image:
+    """The container's output: int16 HU in [-1024, 3071], -1000 outside the body, on the MR's grid."""
+    if not np.isfinite(hu).all():
+        raise RuntimeError("the network produced NaN or Inf; refusing to write the sCT")
+    sct = np.clip(np.rint(hu), HU_MIN, HU_MAX).astype(np.int16)
+    sct[~body] = HU_OUTSIDE_BODY
+    return array_to_image(sct, mr)
+
+
+def partial_path(path: Path) -> Path:
+    """A hidden temporary name beside ``path`` that keeps its image suffix."""
+    return path.with_name(f".partial-{path.name}")
+
+
+def write_image(image: sitk.Image, path: Path) -> None:
+    """Write compressed, atomically: a temporary file renamed into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = partial_path(path)
+    try:
+        sitk.WriteImage(image, str(tmp), useCompression=True)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

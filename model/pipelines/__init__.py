@@ -1,0 +1,40 @@
+"""Inference pipelines, one per model family, chosen by a model folder's ``pipeline``.
+
+A pipeline is built from a verified model folder and turns one case (MR image,
+MR voxels, body mask) into HU on the MR's own grid.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import SimpleITK as sitk
+import torch
+
+from model.errors import WeightsError
+from model.registry import ModelEntry
+from model.weights import CONFIG, read_config, verify_manifest
+
+
+@dataclass
+class CaseInput:
+    """One case as the pipelines see it: the MR image (geometry), its voxels and the body."""
+
+    mr_image: sitk.Image
+    mr: np.ndarray  # float32 (z, y, x)
+    body: np.ndarray  # bool (z, y, x)
+
+
+def pipeline_classes() -> dict:
+    from model.pipelines.pix2pix import Pix2PixPipeline
+
+    return {Pix2PixPipeline.name: Pix2PixPipeline}
+
+
+def load_pipeline(entry: ModelEntry, device: torch.device):
+    """Verify the model folder's manifest, then build its pipeline on ``device``."""
+    verify_manifest(entry.folder)
+    classes = pipeline_classes()
+    if entry.pipeline not in classes:
+        raise WeightsError(entry.folder / CONFIG, f"unknown pipeline {entry.pipeline!r} (known: {', '.join(sorted(classes))})")
+    return classes[entry.pipeline].from_folder(entry.folder, read_config(entry.folder), device)

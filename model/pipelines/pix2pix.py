@@ -1,0 +1,47 @@
+"""Pelvis: a 3-D Pix2Pix generator run over the whole volume with sliding windows."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from model.errors import WeightsError
+from model.intensity import DEFAULT_MR_PERCENTILES, normalise_mr, unit_to_ct
+from model.networks import Pix2PixGenerator, build_generator, downsampling_factors
+from model.sliding import predict_volume
+from model.weights import CONFIG, load_weights
+
+
+def check_inference_config(config: dict, path: Path) -> None:
+    """The window must divide by the U-Net's downsampling, axis by axis."""
+    roi = config["inference"]["roi_size"]
+    factors = downsampling_factors(config["networks"]["generator"]["strides"])
+    if len(roi) != 3 or any(r % f for r, f in zip(roi, factors)):
+        raise WeightsError(path, f"inference roi_size {roi} must be 3 numbers divisible by the generator's downsampling {list(factors)}")
+
+
+class Pix2PixPipeline:
+    name = "pix2pix"
+
+    def __init__(self, generator: Pix2PixGenerator, config: dict, device: torch.device):
+        self.generator = generator.to(device).eval()
+        self.config = config
+        self.device = device
+        self.percentiles = tuple(config.get("preprocessing", {}).get("mr_percentiles", DEFAULT_MR_PERCENTILES))
+
+    @classmethod
+    def from_folder(cls, folder: Path, config: dict, device: torch.device) -> "Pix2PixPipeline":
+        check_inference_config(config, folder / CONFIG)
+        generator = build_generator(config["networks"]["generator"])
+        load_weights(generator, folder / config["weights"]["generator"])
+        return cls(generator, config, device)
+
+    def predict_unit(self, mr_unit: np.ndarray) -> np.ndarray:
+        """Normalised MR -> CT in [-1, 1], whole volume."""
+        return predict_volume(self.generator, mr_unit, self.config["inference"], self.device)
+
+    def predict(self, case) -> np.ndarray:
+        """HU (float32) on the MR's grid for a :class:`model.pipelines.CaseInput`."""
+        mr_unit = normalise_mr(case.mr, case.body, self.percentiles)
+        return unit_to_ct(self.predict_unit(mr_unit))

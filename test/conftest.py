@@ -1,0 +1,87 @@
+"""Shared fixtures: real SimpleITK files and real (tiny) MONAI networks, written to tmp folders."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+import torch
+
+from model.networks import build_generator
+from model.weights import save_weights, write_config, write_manifest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_CASE = ROOT / "test" / "cases" / "pelvis"
+
+TINY_CONFIG = {
+    "region": "Pelvis",
+    "pipeline": "pix2pix",
+    "preprocessing": {"mr_percentiles": [0.5, 99.5]},
+    "networks": {
+        "generator": {"channels": [4, 8], "strides": [2], "num_res_units": 1},
+        "discriminator": {"channels": 4, "num_layers_d": 2},
+    },
+    "inference": {"roi_size": [8, 16, 16], "overlap": 0.25, "sw_batch_size": 2},
+    "weights": {"generator": "generator.safetensors"},
+}
+
+
+def write_model_folder(folder: Path, config: dict = TINY_CONFIG, seed: int = 0) -> Path:
+    """A real model folder: config, randomly initialised generator weights, manifest."""
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    save_weights(build_generator(config["networks"]["generator"]), folder / "generator.safetensors")
+    write_config(folder, config)
+    write_manifest(folder)
+    return folder
+
+
+@pytest.fixture
+def weights_dir(tmp_path) -> Path:
+    write_model_folder(tmp_path / "weights" / "pelvis")
+    return tmp_path / "weights"
+
+
+def make_image(array: np.ndarray, spacing=(1.0, 1.0, 2.5), origin=(-10.0, 20.0, 5.0),
+               direction=(-1, 0, 0, 0, -1, 0, 0, 0, 1)) -> sitk.Image:
+    image = sitk.GetImageFromArray(array)
+    image.SetSpacing(spacing)
+    image.SetOrigin(origin)
+    image.SetDirection(direction)
+    return image
+
+
+def small_case(shape=(10, 20, 24), seed=0) -> tuple[sitk.Image, sitk.Image]:
+    """An MR (int16) and its body mask (uint8) on the same non-trivial grid."""
+    rng = np.random.default_rng(seed)
+    mr = rng.integers(0, 1000, shape).astype(np.int16)
+    mask = np.zeros(shape, np.uint8)
+    mask[1:-1, 3:-3, 4:-4] = 1
+    return make_image(mr), make_image(mask)
+
+
+def write_container_input(folder: Path, cases: dict[str, tuple[sitk.Image, sitk.Image]] | None = None,
+                          region="Pelvis", mask_names: dict[str, str] | None = None) -> Path:
+    """A container /input folder: images/mri/<name>, images/body/<name>, region.json."""
+    cases = cases if cases is not None else {"case.mha": small_case()}
+    (folder / "images" / "mri").mkdir(parents=True, exist_ok=True)
+    (folder / "images" / "body").mkdir(parents=True, exist_ok=True)
+    for name, (mr, mask) in cases.items():
+        sitk.WriteImage(mr, str(folder / "images" / "mri" / name))
+        sitk.WriteImage(mask, str(folder / "images" / "body" / (mask_names or {}).get(name, name)))
+    if region is not None:
+        (folder / "region.json").write_text(json.dumps(region))
+    return folder
+
+
+@pytest.fixture
+def container_input(tmp_path) -> Path:
+    return write_container_input(tmp_path / "input")
+
+
+def copy_tree(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
