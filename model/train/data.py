@@ -1,0 +1,121 @@
+"""Training data in the SynthRAD2023 layout: ``<data>/<case>/mr.*, ct.*, mask.*``.
+
+Images may be ``.nii.gz`` (as SynthRAD distributes them) or ``.mha``. Volumes are
+loaded once, checked like the container's inputs, normalised, and kept in memory;
+patches are drawn around random voxels inside the body mask.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from model.errors import InputError
+from model.imageio import check_finite, check_mask, grid_mismatch, image_stem, is_image_file, read_image, to_array
+from model.intensity import DEFAULT_MR_PERCENTILES, ct_to_unit, normalise_mr
+from model.pipelines import CaseInput
+
+ROLES = ("mr", "ct", "mask")
+# Patch centres are drawn from at most this many body voxels per case.
+MAX_CENTRES = 200_000
+
+
+@dataclass
+class TrainingCase:
+    case_id: str
+    inputs: CaseInput  # MR image + voxels + body, exactly as the container sees them
+    ct: np.ndarray  # HU, float32 (z, y, x)
+    mr_unit: np.ndarray  # network input, [-1, 1]
+    ct_unit: np.ndarray  # network target, [-1, 1]
+    centres: np.ndarray  # (n, 3) voxel indices inside the body
+
+
+def find_cases(data_dir: Path) -> dict[str, dict[str, Path]]:
+    """Case id -> {"mr", "ct", "mask"} paths; a case folder missing one of them is an error."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise InputError(data_dir, "training data folder not found")
+    cases = {}
+    for folder in sorted(p for p in data_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        files = {image_stem(p).lower(): p for p in folder.iterdir() if is_image_file(p)}
+        if not files:
+            continue
+        missing = [role for role in ROLES if role not in files]
+        if missing:
+            raise InputError(folder, f"case folder lacks {', '.join(missing)} (expected mr, ct and mask images)")
+        cases[folder.name] = {role: files[role] for role in ROLES}
+    if not cases:
+        raise InputError(data_dir, "no case folders with mr, ct and mask images")
+    return cases
+
+
+def load_case(case_id: str, paths: dict[str, Path], percentiles=DEFAULT_MR_PERCENTILES, seed: int = 0) -> TrainingCase:
+    mr_image = read_image(paths["mr"])
+    arrays = {}
+    for role in ("ct", "mask"):
+        image = read_image(paths[role])
+        problem = grid_mismatch(image, mr_image)
+        if problem:
+            raise InputError(paths[role], problem)
+        arrays[role] = to_array(image)
+    mr = to_array(mr_image)
+    check_finite(mr, paths["mr"])
+    check_finite(arrays["ct"], paths["ct"])
+    body = check_mask(arrays["mask"], paths["mask"])
+    centres = np.argwhere(body)
+    if len(centres) > MAX_CENTRES:
+        centres = centres[np.random.default_rng(seed).choice(len(centres), MAX_CENTRES, replace=False)]
+    return TrainingCase(
+        case_id=case_id,
+        inputs=CaseInput(mr_image, mr, body),
+        ct=arrays["ct"],
+        mr_unit=normalise_mr(mr, body, percentiles),
+        ct_unit=ct_to_unit(arrays["ct"]),
+        centres=centres,
+    )
+
+
+def split_cases(case_ids: list[str], val_cases: int, seed: int) -> tuple[list[str], list[str]]:
+    """A deterministic held-out validation split (seeded shuffle)."""
+    if len(case_ids) <= val_cases:
+        raise ValueError(f"{len(case_ids)} case(s) cannot leave {val_cases} for validation and some for training")
+    order = np.random.default_rng(seed).permutation(len(case_ids))
+    val = sorted(case_ids[i] for i in order[:val_cases])
+    train = sorted(case_ids[i] for i in order[val_cases:])
+    return train, val
+
+
+def crop_patch(volume: np.ndarray, centre, size, fill: float) -> np.ndarray:
+    """A ``size`` patch of ``volume`` around ``centre``, shifted to stay inside, padded with ``fill``."""
+    patch = np.full(size, fill, dtype=np.float32)
+    src, dst = [], []
+    for c, s, n in zip(centre, size, volume.shape):
+        start = int(np.clip(c - s // 2, 0, max(n - s, 0)))
+        stop = min(start + s, n)
+        offset = (s - (stop - start)) // 2
+        src.append(slice(start, stop))
+        dst.append(slice(offset, offset + stop - start))
+    patch[tuple(dst)] = volume[tuple(src)]
+    return patch
+
+
+class PatchSampler:
+    """Random (MR, CT) patch pairs centred on body voxels of random training cases."""
+
+    def __init__(self, cases: list[TrainingCase], patch_size, rng: np.random.Generator, flip_lr: bool = False):
+        self.cases = cases
+        self.patch_size = tuple(int(s) for s in patch_size)
+        self.rng = rng
+        self.flip_lr = flip_lr
+
+    def sample(self) -> tuple[torch.Tensor, torch.Tensor]:
+        case = self.cases[self.rng.integers(len(self.cases))]
+        centre = case.centres[self.rng.integers(len(case.centres))]
+        mr = crop_patch(case.mr_unit, centre, self.patch_size, -1.0)
+        ct = crop_patch(case.ct_unit, centre, self.patch_size, -1.0)
+        if self.flip_lr and self.rng.random() < 0.5:
+            mr, ct = mr[..., ::-1], ct[..., ::-1]
+        as_batch = lambda a: torch.from_numpy(np.ascontiguousarray(a))[None, None]  # noqa: E731
+        return as_batch(mr), as_batch(ct)

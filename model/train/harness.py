@@ -1,0 +1,294 @@
+"""The training harness every model shares.
+
+It owns what is the same for all models: the data split, distributed training
+(torchrun -> DistributedDataParallel, gloo on the CPU, NCCL on GPUs), the
+progress bar, resumable checkpoints, learning-rate decay, validation with the
+SynthRAD metrics through the deployment code path, the CSV logs, the PNG
+previews and the export of a self-describing model folder. A task (one per
+model) supplies the networks, their optimisers, one training step, a whole-case
+prediction and the files to export.
+
+Output folder::
+
+    <out>/checkpoints/last.pt   resumable state (every network, optimiser, scheduler, RNG)
+    <out>/checkpoints/best.pt   networks at the best validation MAE
+    <out>/train_log.csv         iteration, seconds, mean losses per logging interval
+    <out>/val_log.csv           iteration, case, mae, psnr, ssim (and the mean)
+    <out>/previews/iter_*.png   MR | sCT | CT | error mid-slices of the first validation case
+    <out>/model/                config.json + weights + manifest.sha256: drop into weights/<region>/
+"""
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import platform
+import shlex
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import monai
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from model.imageio import hu_to_sct, to_array
+from model.metrics import image_metrics
+from model.train.data import PatchSampler, TrainingCase, find_cases, load_case, split_cases
+from model.train.preview import save_preview
+from model.weights import write_config, write_manifest
+
+log = logging.getLogger("train")
+
+# Settings that may change when a run is resumed; anything else must match the checkpoint.
+RESUMABLE_CHANGES = {"iterations", "val_interval", "checkpoint_interval", "log_interval"}
+
+
+def unwrap(net: torch.nn.Module) -> torch.nn.Module:
+    return net.module if isinstance(net, DistributedDataParallel) else net
+
+
+class Distributed:
+    """Rank, world size and device, from torchrun's environment (one process when absent)."""
+
+    def __init__(self, device_name: str):
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        use_cuda = device_name == "cuda" or (device_name == "auto" and torch.cuda.is_available())
+        self.device = torch.device(f"cuda:{local_rank}" if use_cuda else "cpu")
+        if use_cuda:
+            torch.cuda.set_device(self.device)
+        if self.world > 1:
+            dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            dist.barrier()
+
+    def close(self) -> None:
+        if self.world > 1:
+            dist.destroy_process_group()
+
+
+def linear_decay(iterations: int, decay_from: float):
+    """Constant learning rate, then linear decay to zero from ``decay_from`` x iterations (as Pix2Pix)."""
+    start = int(iterations * decay_from)
+
+    def factor(step: int) -> float:
+        if step < start:
+            return 1.0
+        return max(0.0, 1.0 - (step - start) / max(1, iterations - start))
+
+    return factor
+
+
+def _atomic_torch_save(obj, path: Path) -> None:
+    tmp = path.with_name(f".partial-{path.name}")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+class Harness:
+    def __init__(self, task_class, config: dict, data_dir: Path, out_dir: Path, *, resume: bool = False,
+                 device: str = "auto", command: str | None = None):
+        self.config = config
+        self.training = config["training"]
+        self.task_class = task_class
+        self.data_dir = Path(data_dir)
+        self.out = Path(out_dir)
+        self.resume = resume
+        self.command = command or shlex.join([sys.executable.rsplit("/", 1)[-1], "-m", "model.train", *sys.argv[1:]])
+        self.dist = Distributed(device)
+        self.iterations = int(self.training["iterations"])
+        self.best = {"mae": float("inf"), "iteration": None}
+
+    # ----------------------------------------------------------------- setup
+    def _prepare_out(self) -> None:
+        last = self.out / "checkpoints" / "last.pt"
+        if last.exists() and not self.resume:
+            raise SystemExit(f"error: {last}: a checkpoint exists; pass --resume to continue it or choose another --out")
+        if self.resume and not last.exists():
+            raise SystemExit(f"error: {last}: --resume given but there is no checkpoint to resume")
+        if self.dist.main:
+            (self.out / "checkpoints").mkdir(parents=True, exist_ok=True)
+            (self.out / "config.json").write_text(json.dumps(self.config, indent=2) + "\n")
+
+    def _load_data(self) -> None:
+        seed = int(self.training.get("seed", 0))
+        percentiles = self.config.get("preprocessing", {}).get("mr_percentiles", (0.5, 99.5))
+        paths = find_cases(self.data_dir)
+        self.train_ids, self.val_ids = split_cases(sorted(paths), int(self.training.get("val_cases", 1)), seed)
+        self.train_cases = [load_case(c, paths[c], percentiles, seed) for c in self.train_ids]
+        self.val_cases: list[TrainingCase] = (
+            [load_case(c, paths[c], percentiles, seed) for c in self.val_ids] if self.dist.main else []
+        )
+        if self.dist.main:
+            log.info("%d training case(s), %d validation case(s): %s", len(self.train_ids), len(self.val_ids), ", ".join(self.val_ids))
+
+    def _build(self) -> None:
+        torch.manual_seed(int(self.training.get("seed", 0)))  # identical initial weights on every rank
+        self.task = self.task_class(self.config, self.dist.device)
+        if self.dist.world > 1:
+            ids = [self.dist.device.index] if self.dist.device.type == "cuda" else None
+            self.task.nets = {k: DistributedDataParallel(v, device_ids=ids) for k, v in self.task.nets.items()}
+        factor = linear_decay(self.iterations, float(self.training.get("lr_decay_from", 1.0)))
+        self.schedulers = {k: torch.optim.lr_scheduler.LambdaLR(opt, factor) for k, opt in self.task.optimizers.items()}
+
+    # ------------------------------------------------------------ checkpoints
+    def _state(self, iteration: int) -> dict:
+        return {
+            "task": self.task.name,
+            "iteration": iteration,
+            "config": self.config,
+            "nets": {k: unwrap(v).state_dict() for k, v in self.task.nets.items()},
+            "optimizers": {k: v.state_dict() for k, v in self.task.optimizers.items()},
+            "schedulers": {k: v.state_dict() for k, v in self.schedulers.items()},
+            "best": self.best,
+            "torch_rng": torch.get_rng_state(),
+        }
+
+    def _restore(self) -> int:
+        path = self.out / "checkpoints" / "last.pt"
+        state = torch.load(path, map_location=self.dist.device, weights_only=False)
+        if state["task"] != self.task.name:
+            raise SystemExit(f"error: {path}: a {state['task']} checkpoint, not {self.task.name}")
+        self._check_same_config(state["config"], path)
+        for key, net in self.task.nets.items():
+            unwrap(net).load_state_dict(state["nets"][key])
+        for key, opt in self.task.optimizers.items():
+            opt.load_state_dict(state["optimizers"][key])
+        for key, sched in self.schedulers.items():
+            sched.load_state_dict(state["schedulers"][key])
+        self.best = state["best"]
+        torch.set_rng_state(state["torch_rng"])
+        return int(state["iteration"])
+
+    def _check_same_config(self, saved: dict, path: Path) -> None:
+        strip = lambda c: {**c, "training": {k: v for k, v in c["training"].items() if k not in RESUMABLE_CHANGES}}  # noqa: E731
+        if strip(saved) != strip(self.config):
+            raise SystemExit(f"error: {path}: the config differs from the checkpoint's (only {', '.join(sorted(RESUMABLE_CHANGES))} may change on resume)")
+
+    def _save(self, iteration: int) -> None:
+        _atomic_torch_save(self._state(iteration), self.out / "checkpoints" / "last.pt")
+
+    # ------------------------------------------------------------ validation
+    def validate(self, iteration: int) -> dict[str, float]:
+        rows = []
+        for number, case in enumerate(self.val_cases):
+            hu = self.task.predict_case(case.inputs)
+            sct = to_array(hu_to_sct(hu, case.inputs.body, case.inputs.mr_image))  # exactly what the container writes
+            rows.append({"case": case.case_id, **image_metrics(case.ct, sct, case.inputs.body)})
+            if number == 0:
+                save_preview(self.out / "previews" / f"iter_{iteration:07d}.png", case.mr_unit, sct, case.ct,
+                             case.inputs.mr_image.GetSpacing())
+        mean = {k: float(np.mean([r[k] for r in rows])) for k in ("mae", "psnr", "ssim")}
+        rows.append({"case": "mean", **mean})
+        _append_csv(self.out / "val_log.csv", [{"iteration": iteration, **r} for r in rows])
+        if mean["mae"] < self.best["mae"]:
+            self.best = {"mae": mean["mae"], "psnr": mean["psnr"], "ssim": mean["ssim"], "iteration": iteration}
+            _atomic_torch_save({k: unwrap(v).state_dict() for k, v in self.task.nets.items()}, self.out / "checkpoints" / "best.pt")
+        return mean
+
+    # ---------------------------------------------------------------- export
+    def export(self, iteration: int) -> Path:
+        """Write <out>/model/: config + weights (best validation networks) + manifest."""
+        best = self.out / "checkpoints" / "best.pt"
+        if best.exists():
+            for key, state in torch.load(best, map_location="cpu", weights_only=True).items():
+                unwrap(self.task.nets[key]).load_state_dict(state)
+        folder = self.out / "model"
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.iterdir():
+            stale.unlink()
+        weights = self.task.export(folder)
+        config = {**self.config, "weights": weights, "provenance": self._provenance(iteration)}
+        write_config(folder, config)
+        write_manifest(folder)
+        return folder
+
+    def _provenance(self, iteration: int) -> dict:
+        return {
+            "command": self.command,
+            "seed": int(self.training.get("seed", 0)),
+            "data": str(self.data_dir),
+            "training_cases": self.train_ids,
+            "validation_cases": self.val_ids,
+            "iterations": iteration,
+            "processes": self.dist.world,
+            "best_validation": self.best,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "versions": {"python": platform.python_version(), "torch": torch.__version__, "monai": monai.__version__},
+        }
+
+    # ------------------------------------------------------------------- run
+    def run(self) -> Path | None:
+        try:
+            self._prepare_out()
+            self._load_data()
+            self._build()
+            start = self._restore() if self.resume else 0
+            if self.dist.main and start:
+                log.info("resuming at iteration %d", start)
+            rng = np.random.default_rng([int(self.training.get("seed", 0)), self.dist.rank, start])
+            sampler = PatchSampler(self.train_cases, self.training["patch_size"], rng, bool(self.training.get("flip_lr", False)))
+            self._loop(start, sampler)
+            if self.dist.main:
+                folder = self.export(self.iterations)
+                log.info("exported %s (best validation MAE %.1f HU at iteration %s)", folder, self.best["mae"], self.best["iteration"])
+                return folder
+            return None
+        finally:
+            self.dist.close()
+
+    def _loop(self, start: int, sampler: PatchSampler) -> None:
+        log_every = int(self.training.get("log_interval", 50))
+        val_every = int(self.training.get("val_interval", 500))
+        save_every = int(self.training.get("checkpoint_interval", 250))
+        bar = tqdm(total=self.iterations, initial=start, disable=not self.dist.main, dynamic_ncols=True, desc=self.task.name)
+        sums: dict[str, float] = {}
+        count, t0 = 0, time.perf_counter()
+        for iteration in range(start + 1, self.iterations + 1):
+            mr, ct = (t.to(self.dist.device, non_blocking=True) for t in sampler.sample())
+            losses = self.task.train_step(mr, ct)
+            for sched in self.schedulers.values():
+                sched.step()
+            for k, v in losses.items():
+                sums[k] = sums.get(k, 0.0) + v
+            count += 1
+            bar.update(1)
+            if iteration % log_every == 0 or iteration == self.iterations:
+                means = {k: v / count for k, v in sums.items()}
+                bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()})
+                if self.dist.main:
+                    lr = next(iter(self.task.optimizers.values())).param_groups[0]["lr"]
+                    _append_csv(self.out / "train_log.csv", [{"iteration": iteration, "seconds": round(time.perf_counter() - t0, 1), "lr": lr, **means}])
+                sums, count = {}, 0
+            if iteration % val_every == 0 or iteration == self.iterations:
+                if self.dist.main:
+                    mean = self.validate(iteration)
+                    bar.write(f"iteration {iteration}: validation MAE {mean['mae']:.1f} HU, PSNR {mean['psnr']:.2f} dB, SSIM {mean['ssim']:.4f}")
+                self.dist.barrier()
+            if iteration % save_every == 0 or iteration == self.iterations:
+                if self.dist.main:
+                    self._save(iteration)
+                self.dist.barrier()
+        bar.close()
+
+
+def _append_csv(path: Path, rows: list[dict]) -> None:
+    new = not path.exists()
+    with open(path, "a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        if new:
+            writer.writeheader()
+        writer.writerows(rows)

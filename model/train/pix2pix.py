@@ -1,0 +1,90 @@
+"""3-D Pix2Pix: U-Net generator + conditional PatchGAN, loss = adversarial + lambda_L1 x L1."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from model.networks import build_discriminator, build_generator
+from model.pipelines.pix2pix import Pix2PixPipeline
+from model.train.harness import unwrap
+from model.weights import save_weights
+
+GENERATOR_FILE = "generator.safetensors"
+
+
+class GanLoss(nn.Module):
+    """'bce' (the original Pix2Pix, on logits) or 'least_squares' (LSGAN)."""
+
+    def __init__(self, kind: str = "bce"):
+        super().__init__()
+        losses = {"bce": nn.BCEWithLogitsLoss(), "least_squares": nn.MSELoss()}
+        if kind not in losses:
+            raise ValueError(f"gan_loss must be one of {sorted(losses)}, got {kind!r}")
+        self.loss = losses[kind]
+
+    def forward(self, logits: torch.Tensor, real: bool) -> torch.Tensor:
+        return self.loss(logits, torch.full_like(logits, 1.0 if real else 0.0))
+
+
+def set_requires_grad(net: nn.Module, flag: bool) -> None:
+    for p in net.parameters():
+        p.requires_grad_(flag)
+
+
+class Pix2PixTask:
+    name = "pix2pix"
+
+    def __init__(self, config: dict, device: torch.device):
+        self.config = config
+        self.device = device
+        training = config["training"]
+        networks = config["networks"]
+        self.nets = {
+            "generator": build_generator(networks["generator"]).to(device),
+            "discriminator": build_discriminator(networks["discriminator"]).to(device),
+        }
+        betas = tuple(training.get("betas", (0.5, 0.999)))
+        lr = float(training.get("lr", 1e-3))
+        self.optimizers = {k: torch.optim.Adam(net.parameters(), lr=lr, betas=betas) for k, net in self.nets.items()}
+        self.gan_loss = GanLoss(training.get("gan_loss", "bce"))
+        self.lambda_l1 = float(training.get("lambda_l1", 100.0))
+
+    def train_step(self, mr: torch.Tensor, ct: torch.Tensor) -> dict[str, float]:
+        generator, discriminator = self.nets["generator"], self.nets["discriminator"]
+        fake = generator(mr)
+
+        # 1. Discriminator: real pairs -> 1, generated pairs -> 0 (one forward for both).
+        set_requires_grad(discriminator, True)
+        pairs = torch.cat([torch.cat([mr, ct], 1), torch.cat([mr, fake.detach()], 1)], 0)
+        real_logits, fake_logits = discriminator(pairs)[-1].chunk(2)
+        loss_d = 0.5 * (self.gan_loss(real_logits, True) + self.gan_loss(fake_logits, False))
+        self.optimizers["discriminator"].zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.optimizers["discriminator"].step()
+
+        # 2. Generator: fool the (frozen, unsynchronised) discriminator and stay close to the CT.
+        set_requires_grad(discriminator, False)
+        loss_adv = self.gan_loss(unwrap(discriminator)(torch.cat([mr, fake], 1))[-1], True)
+        loss_l1 = torch.nn.functional.l1_loss(fake, ct)
+        loss_g = loss_adv + self.lambda_l1 * loss_l1
+        self.optimizers["generator"].zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.optimizers["generator"].step()
+        set_requires_grad(discriminator, True)
+        return {"loss_d": loss_d.item(), "loss_g_adv": loss_adv.item(), "loss_g_l1": loss_l1.item()}
+
+    def predict_case(self, case) -> np.ndarray:
+        """Whole-case HU through the deployment pipeline (same sliding windows as the container)."""
+        generator = unwrap(self.nets["generator"])
+        generator.eval()
+        try:
+            return Pix2PixPipeline(generator, self.config, self.device).predict(case)
+        finally:
+            generator.train()
+
+    def export(self, folder: Path) -> dict[str, str]:
+        save_weights(unwrap(self.nets["generator"]), folder / GENERATOR_FILE)
+        return {"generator": GENERATOR_FILE}
