@@ -24,7 +24,7 @@ TINY_CONFIG = {
         "generator": {"channels": [4, 8], "strides": [2], "num_res_units": 1},
         "discriminator": {"channels": 4, "num_layers_d": 2},
     },
-    "inference": {"roi_size": [8, 16, 16], "overlap": 0.25, "sw_batch_size": 2},
+    "inference": {"roi_size": [16, 64, 64], "overlap": 0.25, "sw_batch_size": 4},
     "weights": {"generator": "generator.safetensors"},
 }
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shlex
 import sys
 from pathlib import Path
 
@@ -30,7 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true", help="continue from <out>/checkpoints/last.pt")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument("--iterations", type=int, help="override training.iterations")
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
+    command = shlex.join(["python", "-m", "model.train", *argv])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     try:
         config = json.loads(args.config.read_text())
@@ -40,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.iterations:
         config["training"]["iterations"] = args.iterations
     try:
-        Harness(tasks[args.task], config, args.data, args.out, resume=args.resume, device=args.device).run()
+        Harness(tasks[args.task], config, args.data, args.out, resume=args.resume, device=args.device,
+                command=command).run()
     except InputError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

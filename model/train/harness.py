@@ -24,8 +24,6 @@ import json
 import logging
 import os
 import platform
-import shlex
-import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -100,14 +98,14 @@ def _atomic_torch_save(obj, path: Path) -> None:
 
 class Harness:
     def __init__(self, task_class, config: dict, data_dir: Path, out_dir: Path, *, resume: bool = False,
-                 device: str = "auto", command: str | None = None):
+                 device: str = "auto", command: str = ""):
         self.config = config
         self.training = config["training"]
         self.task_class = task_class
         self.data_dir = Path(data_dir)
         self.out = Path(out_dir)
         self.resume = resume
-        self.command = command or shlex.join([sys.executable.rsplit("/", 1)[-1], "-m", "model.train", *sys.argv[1:]])
+        self.command = command  # recorded in the exported config's provenance
         self.dist = Distributed(device)
         self.iterations = int(self.training["iterations"])
         self.best = {"mae": float("inf"), "iteration": None}

@@ -1,0 +1,71 @@
+"""model.evaluate on real image files: pairing, the JSON report, the water baseline, refusals."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from conftest import make_image
+from model.evaluate import main as evaluate_main
+from model.metrics import image_metrics, water_baseline
+
+
+def write(path, array):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sitk.WriteImage(make_image(array), str(path))
+
+
+@pytest.fixture
+def cases():
+    rng = np.random.default_rng(3)
+    out = {}
+    for case in ("1PA001", "1PA002"):
+        ct = rng.uniform(-1000, 1500, (12, 14, 16)).astype(np.float32)
+        mask = np.zeros(ct.shape, np.uint8)
+        mask[2:10, 2:12, 3:13] = 1
+        out[case] = (ct, (ct + rng.normal(0, 50, ct.shape)).astype(np.float32), mask)
+    return out
+
+
+def test_pairs_by_case_folder_and_writes_json(tmp_path, cases, capsys):
+    for case, (ct, pred, mask) in cases.items():
+        write(tmp_path / "data" / case / "ct.nii.gz", ct)
+        write(tmp_path / "data" / case / "mask.nii.gz", mask)
+        write(tmp_path / "pred" / f"{case}.mha", pred)
+    report = tmp_path / "scores.json"
+    assert evaluate_main(["--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "data"), "--mask", str(tmp_path / "data"), "--json", str(report)]) == 0
+    result = json.loads(report.read_text())
+    assert set(result) == {"cases", "mean"} and set(result["cases"]) == set(cases)
+    for case, (ct, pred, mask) in cases.items():
+        expected = image_metrics(ct, pred, mask)
+        for metric in ("mae", "psnr", "ssim"):
+            assert result["cases"][case][metric] == pytest.approx(expected[metric], rel=1e-6)
+    assert result["mean"]["mae"] == pytest.approx(np.mean([c["mae"] for c in result["cases"].values()]))
+    table = capsys.readouterr().out
+    assert "1PA001" in table and "mean" in table
+
+
+def test_pairs_by_file_name_and_scores_the_water_baseline(tmp_path, cases):
+    for case, (ct, _, mask) in cases.items():
+        write(tmp_path / "gt" / f"{case}.mha", ct)
+        write(tmp_path / "mask" / f"{case}.mha", mask)
+    report = tmp_path / "water.json"
+    assert evaluate_main(["--baseline", "water", "--gt", str(tmp_path / "gt"), "--mask", str(tmp_path / "mask"), "--json", str(report)]) == 0
+    result = json.loads(report.read_text())
+    ct, _, mask = cases["1PA001"]
+    assert result["cases"]["1PA001"]["mae"] == pytest.approx(image_metrics(ct, water_baseline(mask), mask)["mae"], rel=1e-6)
+
+
+def test_missing_ground_truth_and_wrong_grid_are_refused(tmp_path, cases, capsys):
+    ct, pred, mask = cases["1PA001"]
+    write(tmp_path / "gt" / "a.mha", ct)
+    write(tmp_path / "mask" / "a.mha", mask)
+    write(tmp_path / "pred" / "b.mha", pred)
+    assert evaluate_main(["--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"), "--mask", str(tmp_path / "mask")]) == 1
+    assert "no ground-truth CT for case 'b'" in capsys.readouterr().err
+    (tmp_path / "pred" / "b.mha").unlink()
+    write(tmp_path / "pred" / "a.mha", pred[:, :, :-1])
+    assert evaluate_main(["--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"), "--mask", str(tmp_path / "mask")]) == 1
+    assert "pred/a.mha: size (15, 14, 12) differs from the CT's (16, 14, 12)" in capsys.readouterr().err

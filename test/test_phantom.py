@@ -1,0 +1,194 @@
+"""Tests of the deterministic MR/CT/mask phantom generator (model.phantom)."""
+
+import json
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+from scipy import ndimage
+
+from model import phantom
+from model.phantom import Tissue, main, make_case
+
+SEEDS = range(6)
+
+
+@pytest.fixture(scope="module")
+def pelvis_cases():
+    """Pelvis cases of seeds 0..5 (generated once for the module)."""
+    return {seed: make_case("pelvis", seed) for seed in SEEDS}
+
+
+@pytest.fixture(scope="module")
+def brain_cases():
+    """Brain cases of seeds 0..2."""
+    return {seed: make_case("brain", seed) for seed in range(3)}
+
+
+def _arrays(case):
+    return [sitk.GetArrayFromImage(im) for im in (case.mr, case.ct, case.mask)]
+
+
+def _geometry(image):
+    return image.GetSize(), image.GetSpacing(), image.GetOrigin(), image.GetDirection()
+
+
+def _interior(mask, voxels=3):
+    """Mask eroded in-plane, to exclude the dilated air rim around the body."""
+    structure = ndimage.generate_binary_structure(2, 1)[None]
+    return ndimage.binary_erosion(mask > 0, structure, iterations=voxels)
+
+
+# --------------------------------------------------------------------------- #
+# determinism
+# --------------------------------------------------------------------------- #
+def test_same_seed_is_bit_identical(pelvis_cases):
+    first, again = pelvis_cases[5], make_case("pelvis", 5)
+    assert first.case_id == again.case_id == "1PX0005"
+    assert first.uuid == again.uuid
+    for a, b in zip(_arrays(first), _arrays(again)):
+        np.testing.assert_array_equal(a, b)
+    for im_a, im_b in zip((first.mr, first.ct, first.mask), (again.mr, again.ct, again.mask)):
+        assert _geometry(im_a) == _geometry(im_b)
+
+
+def test_different_seeds_differ(pelvis_cases):
+    sizes = {case.ct.GetSize() for case in pelvis_cases.values()}
+    assert len(sizes) >= 2
+    uuids = {case.uuid for case in pelvis_cases.values()}
+    assert len(uuids) == len(pelvis_cases)
+
+
+def test_case_ids_and_regions(pelvis_cases, brain_cases):
+    assert pelvis_cases[0].case_id == "1PX0000" and pelvis_cases[0].region == "Pelvis"
+    assert brain_cases[2].case_id == "1BX0002" and brain_cases[2].region == "Brain"
+    with pytest.raises(ValueError):
+        make_case("thorax", 0)
+
+
+# --------------------------------------------------------------------------- #
+# geometry
+# --------------------------------------------------------------------------- #
+def test_spacing_and_size_ranges(pelvis_cases, brain_cases):
+    for case in pelvis_cases.values():
+        assert case.ct.GetSpacing() == (1.0, 1.0, 2.5)
+        nx, ny, nz = case.ct.GetSize()
+        assert 330 <= nx <= 420 and 230 <= ny <= 290 and 40 <= nz <= 64
+    for case in brain_cases.values():
+        assert case.ct.GetSpacing() == (1.0, 1.0, 1.0)
+        nx, ny, nz = case.ct.GetSize()
+        assert 160 <= nx <= 200 and 190 <= ny <= 230 and 160 <= nz <= 200
+
+
+def test_headers_vary_and_are_shared(pelvis_cases, brain_cases):
+    cases = list(pelvis_cases.values()) + list(brain_cases.values())
+    directions = [np.reshape(c.ct.GetDirection(), (3, 3)) for c in cases]
+    assert any(not np.allclose(d, np.eye(3)) for d in directions)
+    assert any(np.any(np.asarray(c.ct.GetOrigin()) != 0) for c in pelvis_cases.values())
+    for case, d in zip(cases, directions):
+        np.testing.assert_allclose(d @ d.T, np.eye(3), atol=1e-9)
+        assert np.linalg.det(d) == pytest.approx(1.0)
+        assert _geometry(case.mr) == _geometry(case.ct) == _geometry(case.mask)
+
+
+def test_pixel_types(pelvis_cases):
+    case = pelvis_cases[0]
+    assert case.mr.GetPixelID() == sitk.sitkInt16
+    assert case.ct.GetPixelID() == sitk.sitkInt16
+    assert case.mask.GetPixelID() == sitk.sitkUInt8
+    mr, ct, mask = _arrays(case)
+    assert set(np.unique(mask)) == {0, 1}
+    assert mr.min() >= 0 and ct.min() >= -1024 and ct.max() <= 3071
+
+
+# --------------------------------------------------------------------------- #
+# anatomy and the honesty of the MR -> CT task
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("region", ["pelvis", "brain"])
+def test_bone_and_gas_present_and_both_dark_on_mr(region, pelvis_cases, brain_cases):
+    case = (pelvis_cases if region == "pelvis" else brain_cases)[0]
+    mr, ct, mask = _arrays(case)
+    interior = _interior(mask)
+    bone, gas = interior & (ct > 700), interior & (ct < -800)
+    assert bone.sum() > 1000 and gas.sum() > 100
+    # Skull is ~10 % of a head, so the brain's lowest decile is bone itself: use 15 %.
+    low = np.percentile(mr[mask > 0], 15)
+    labels = case.labels
+    for tissue in (Tissue.CORTICAL, Tissue.GAS):
+        assert np.median(mr[labels == tissue]) < low, tissue.name
+    # bone and gas, at opposite ends of the HU scale, overlap on MR
+    bone_mr, gas_mr = mr[labels == Tissue.CORTICAL], mr[labels == Tissue.GAS]
+    assert np.percentile(bone_mr, 25) < np.percentile(gas_mr, 75)
+
+
+def test_mask_is_dilated_body(pelvis_cases):
+    case = pelvis_cases[1]
+    mask = sitk.GetArrayFromImage(case.mask).astype(bool)
+    body = case.labels != Tissue.AIR
+    assert np.all(mask[body])
+    assert mask.sum() > body.sum()
+    structure = ndimage.generate_binary_structure(2, 1)[None]
+    assert not np.any(mask & ~ndimage.binary_dilation(body, structure, iterations=2))
+
+
+def test_pelvis_tissues(pelvis_cases):
+    labels = pelvis_cases[2].labels
+    for tissue in (Tissue.FAT, Tissue.SOFT, Tissue.URINE, Tissue.BOWEL, Tissue.GAS,
+                   Tissue.MARROW, Tissue.CORTICAL):
+        assert np.any(labels == tissue), tissue.name
+
+
+def test_brain_tissue_hu(brain_cases):
+    case = brain_cases[1]
+    ct = sitk.GetArrayFromImage(case.ct)
+    median = {t: np.median(ct[case.labels == t]) for t in (Tissue.CSF, Tissue.GREY, Tissue.WHITE)}
+    assert 0 <= median[Tissue.CSF] <= 25
+    assert 30 <= median[Tissue.GREY] <= 46
+    assert 20 <= median[Tissue.WHITE] <= 36
+    assert median[Tissue.CSF] < median[Tissue.WHITE] < median[Tissue.GREY]
+    for tissue in (Tissue.DIPLOE, Tissue.VITREOUS, Tissue.FAT):
+        assert np.any(case.labels == tissue), tissue.name
+
+
+# --------------------------------------------------------------------------- #
+# writing and the command line
+# --------------------------------------------------------------------------- #
+def test_cli_dataset_layout(tmp_path, capsys):
+    main(["--region", "pelvis", "--cases", "1", "--seed", "3", "--out", str(tmp_path)])
+    case_dir = tmp_path / "1PX0003"
+    assert sorted(p.name for p in case_dir.iterdir()) == ["ct.nii.gz", "mask.nii.gz",
+                                                          "mr.nii.gz"]
+    assert "1PX0003" in capsys.readouterr().out
+    ct = sitk.ReadImage(str(case_dir / "ct.nii.gz"))
+    mask = sitk.ReadImage(str(case_dir / "mask.nii.gz"))
+    assert ct.GetPixelID() == sitk.sitkInt16 and mask.GetPixelID() == sitk.sitkUInt8
+    assert sitk.ReadImage(str(case_dir / "mr.nii.gz")).GetPixelID() == sitk.sitkInt16
+    expected = make_case("pelvis", 3)
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(ct),
+                                  sitk.GetArrayFromImage(expected.ct))
+
+
+def test_cli_container_layout(tmp_path):
+    main(["--region", "pelvis", "--seed", "4", "--out", str(tmp_path), "--layout",
+          "container"])
+    case_dir = tmp_path / "1PX0004"
+    mri = list((case_dir / "images" / "mri").glob("*.mha"))
+    body = list((case_dir / "images" / "body").glob("*.mha"))
+    truth = list((case_dir / "ground-truth").glob("*.mha"))
+    assert len(mri) == len(body) == len(truth) == 1
+    assert mri[0].name == body[0].name == truth[0].name
+    assert mri[0].stem == make_case("pelvis", 4).uuid
+    with open(case_dir / "region.json") as f:
+        assert json.load(f) == "Pelvis"
+    assert sitk.ReadImage(str(mri[0])).GetPixelID() == sitk.sitkInt16
+    assert sitk.ReadImage(str(body[0])).GetPixelID() == sitk.sitkUInt8
+    assert sitk.ReadImage(str(truth[0])).GetPixelID() == sitk.sitkInt16
+
+
+def test_write_case_mha_dataset(tmp_path, brain_cases):
+    case = brain_cases[0]
+    case_dir = phantom.write_case(case, tmp_path, layout="dataset", fmt="mha")
+    assert case_dir == tmp_path / "1BX0000"
+    mr = sitk.ReadImage(str(case_dir / "mr.mha"))
+    assert _geometry(mr) == _geometry(case.mr)
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(mr), sitk.GetArrayFromImage(case.mr))

@@ -1,0 +1,137 @@
+"""The training harness with the Pix2Pix task on real phantom files and real (tiny) MONAI networks."""
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import logging
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from conftest import ROOT, TINY_CONFIG
+from model.phantom import make_case, write_case
+from model.imageio import to_array
+from model.pipelines import CaseInput, load_pipeline
+from model.registry import ModelEntry
+from model.train.__main__ import main as train_main
+from model.train.data import crop_patch, find_cases, split_cases
+from model.weights import verify_manifest
+
+CONFIG = copy.deepcopy(TINY_CONFIG)
+del CONFIG["weights"]
+CONFIG["training"] = {
+    "iterations": 4, "patch_size": [16, 32, 32], "flip_lr": True, "lr": 1e-3, "lr_decay_from": 0.5,
+    "val_cases": 1, "val_interval": 2, "checkpoint_interval": 2, "log_interval": 1, "seed": 0,
+}
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """Three phantom pelvis cases in the SynthRAD2023 layout, .nii.gz and .mha mixed."""
+    root = tmp_path_factory.mktemp("Task1") / "pelvis"
+    for seed, fmt in ((0, "nii.gz"), (1, "mha"), (2, "nii.gz")):
+        write_case(make_case("pelvis", seed), root, layout="dataset", fmt=fmt)
+    return root
+
+
+@pytest.fixture
+def config_file(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(CONFIG))
+    return path
+
+
+def train(dataset, config_file, out, *extra):
+    return train_main(["pix2pix", "--data", str(dataset), "--config", str(config_file), "--out", str(out), "--device", "cpu", *extra])
+
+
+def read_csv(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def test_training_writes_logs_previews_and_a_working_model_folder(dataset, config_file, tmp_path):
+    out = tmp_path / "run"
+    assert train(dataset, config_file, out) == 0
+    train_log = read_csv(out / "train_log.csv")
+    assert [int(r["iteration"]) for r in train_log] == [1, 2, 3, 4]
+    assert all(np.isfinite(float(r["loss_g_l1"])) for r in train_log)
+    held_out = split_cases(["1PX0000", "1PX0001", "1PX0002"], 1, seed=0)[1]
+    val_log = read_csv(out / "val_log.csv")
+    assert {r["case"] for r in val_log} == {*held_out, "mean"}
+    assert all(0 < float(r["mae"]) < 3000 and -1 < float(r["ssim"]) <= 1 for r in val_log)
+    assert sorted(p.name for p in (out / "previews").iterdir()) == ["iter_0000002.png", "iter_0000004.png"]
+    model = out / "model"
+    verify_manifest(model)
+    config = json.loads((model / "config.json").read_text())
+    assert config["weights"] == {"generator": "generator.safetensors"}
+    assert config["provenance"]["seed"] == 0 and "model.train pix2pix" in config["provenance"]["command"]
+    assert config["provenance"]["validation_cases"] == held_out
+    pipeline = load_pipeline(ModelEntry("Pelvis", "pix2pix", model), torch.device("cpu"))
+    case = make_case("pelvis", 5)
+    hu = pipeline.predict(CaseInput(case.mr, to_array(case.mr), to_array(case.mask) > 0))
+    assert hu.shape == to_array(case.mr).shape
+
+
+def test_resume_continues_from_the_checkpoint(dataset, config_file, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    out = tmp_path / "run"
+    assert train(dataset, config_file, out, "--iterations", "2") == 0
+    with pytest.raises(SystemExit, match="pass --resume"):
+        train(dataset, config_file, out)
+    assert train(dataset, config_file, out, "--resume") == 0
+    assert "resuming at iteration 2" in caplog.text
+    assert [int(r["iteration"]) for r in read_csv(out / "train_log.csv")] == [1, 2, 3, 4]
+    assert torch.load(out / "checkpoints/last.pt", weights_only=False)["iteration"] == 4
+
+
+def test_resume_refuses_a_different_config(dataset, config_file, tmp_path):
+    out = tmp_path / "run"
+    assert train(dataset, config_file, out, "--iterations", "2") == 0
+    changed = json.loads(config_file.read_text())
+    changed["training"]["lr"] = 0.5
+    config_file.write_text(json.dumps(changed))
+    with pytest.raises(SystemExit, match="config differs"):
+        train(dataset, config_file, out, "--resume")
+
+
+def test_two_processes_with_torchrun(dataset, config_file, tmp_path):
+    """DistributedDataParallel over the gloo backend, 2 CPU processes; ranks keep identical weights."""
+    out = tmp_path / "run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "model.train",
+           "pix2pix", "--data", str(dataset), "--config", str(config_file), "--out", str(out), "--device", "cpu"]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    config = json.loads((out / "model/config.json").read_text())
+    assert config["provenance"]["processes"] == 2
+    state = load_file(str(out / "model/generator.safetensors"))
+    assert all(torch.isfinite(v).all() for v in state.values())
+
+
+def test_dataset_errors_name_the_folder(tmp_path):
+    (tmp_path / "1PA001").mkdir()
+    (tmp_path / "1PA001" / "mr.nii.gz").write_bytes(b"")
+    with pytest.raises(Exception, match=r"1PA001: case folder lacks ct, mask"):
+        find_cases(tmp_path)
+
+
+def test_split_is_deterministic_and_disjoint():
+    ids = [f"c{i}" for i in range(10)]
+    train_ids, val_ids = split_cases(ids, 3, seed=4)
+    assert split_cases(ids, 3, seed=4) == (train_ids, val_ids)
+    assert len(val_ids) == 3 and not set(train_ids) & set(val_ids) and sorted(train_ids + val_ids) == ids
+
+
+def test_crop_patch_pads_small_volumes_and_stays_inside_large_ones():
+    volume = np.arange(4 * 5 * 6, dtype=np.float32).reshape(4, 5, 6)
+    patch = crop_patch(volume, (0, 0, 0), (2, 3, 4), -1)
+    np.testing.assert_array_equal(patch, volume[:2, :3, :4])
+    padded = crop_patch(volume, (2, 2, 3), (6, 5, 6), -1)
+    assert padded.shape == (6, 5, 6) and (padded[0] == -1).all() and (padded[1:5] == volume).all()

@@ -1,0 +1,68 @@
+"""Model folders: manifests, config-driven routing, loading errors."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from conftest import TINY_CONFIG, write_model_folder
+from model.errors import WeightsError
+from model.networks import build_generator
+from model.registry import available_regions, discover_models, find_model
+from model.weights import load_weights, verify_manifest, write_manifest
+
+
+def test_manifest_round_trip_and_sha256sum_format(tmp_path):
+    folder = write_model_folder(tmp_path / "m")
+    verify_manifest(folder)
+    lines = (folder / "manifest.sha256").read_text().splitlines()
+    assert sorted(line.split("  ")[1] for line in lines) == ["config.json", "generator.safetensors"]
+
+
+def test_a_changed_config_is_caught(tmp_path):
+    folder = write_model_folder(tmp_path / "m")
+    (folder / "config.json").write_text((folder / "config.json").read_text().replace("Pelvis", "Brain"))
+    with pytest.raises(WeightsError, match="config.json: sha256 .* does not match manifest.sha256"):
+        verify_manifest(folder)
+
+
+def test_missing_manifest(tmp_path):
+    folder = write_model_folder(tmp_path / "m")
+    (folder / "manifest.sha256").unlink()
+    with pytest.raises(WeightsError, match="manifest.sha256: missing"):
+        verify_manifest(folder)
+
+
+def test_truncated_weights_are_reported_by_name(tmp_path):
+    folder = write_model_folder(tmp_path / "m")
+    path = folder / "generator.safetensors"
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(WeightsError, match="generator.safetensors: cannot read weights"):
+        load_weights(build_generator(TINY_CONFIG["networks"]["generator"]), path)
+
+
+def test_a_new_region_is_a_new_folder(tmp_path):
+    write_model_folder(tmp_path / "pelvis")
+    write_model_folder(tmp_path / "abdomen", {**TINY_CONFIG, "region": "Abdomen"})
+    assert available_regions(tmp_path) == ["Abdomen", "Pelvis"]
+    assert find_model(tmp_path, "ABDOMEN").folder == tmp_path / "abdomen"
+    assert find_model(tmp_path, "Head and Neck") is None
+
+
+def test_two_folders_for_one_region_are_refused(tmp_path):
+    write_model_folder(tmp_path / "a")
+    write_model_folder(tmp_path / "b", {**TINY_CONFIG, "region": "pelvis"})
+    with pytest.raises(WeightsError, match="already served"):
+        discover_models(tmp_path)
+
+
+def test_roi_that_does_not_divide_is_refused(tmp_path, container_input):
+    from model.pipelines import load_pipeline
+
+    config = json.loads(json.dumps(TINY_CONFIG))
+    config["inference"]["roi_size"] = [15, 64, 64]
+    folder = write_model_folder(tmp_path / "m", config)
+    with pytest.raises(WeightsError, match=r"roi_size \[15, 64, 64\] must be 3 numbers divisible by .* \[2, 2, 2\]"):
+        load_pipeline(find_model(tmp_path, "pelvis"), torch.device("cpu"))
+    assert folder.exists()
