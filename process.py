@@ -5,12 +5,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
+from model.cli import exit_code, setup_logging
 from model.container import run
-from model.errors import InputError
 
 BUNDLED_WEIGHTS = Path(__file__).resolve().parent / "weights"
 
@@ -22,13 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", type=Path, default=BUNDLED_WEIGHTS)
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
-    try:
-        run(args.input, args.output, args.weights, args.device)
-    except InputError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    return 0
+    setup_logging()
+    return exit_code(lambda: run(args.input, args.output, args.weights, args.device))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from model.cli import exit_code
 from model.errors import InputError
 from model.imageio import grid_mismatch, image_stem, is_image_file, read_image, to_array
 from model.metrics import image_metrics, water_baseline
@@ -104,16 +105,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mask", type=Path, required=True, help="folder of body masks")
     parser.add_argument("--json", type=Path, help="write the scores here as JSON")
     args = parser.parse_args(argv)
-    try:
+
+    def report() -> None:
         result = evaluate(args.pred, args.gt, args.mask)
-    except InputError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    print(format_table(result))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
-    return 0
+        print(format_table(result))
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(result, indent=2) + "\n")
+
+    return exit_code(report)
 
 
 if __name__ == "__main__":

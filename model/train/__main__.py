@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import shlex
 import sys
 from pathlib import Path
 
-from model.errors import InputError
+from model.cli import exit_code, setup_logging
 from model.train.harness import Harness
 
 
@@ -34,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     command = shlex.join(["python", "-m", "model.train", *argv])
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
+    setup_logging()
     try:
         config = json.loads(args.config.read_text())
     except (OSError, json.JSONDecodeError) as err:
@@ -42,13 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.iterations:
         config["training"]["iterations"] = args.iterations
-    try:
-        Harness(tasks[args.task], config, args.data, args.out, resume=args.resume, device=args.device,
-                command=command).run()
-    except InputError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    return 0
+    harness = Harness(tasks[args.task], config, args.data, args.out, resume=args.resume, device=args.device,
+                      command=command)
+    return exit_code(harness.run)
 
 
 if __name__ == "__main__":

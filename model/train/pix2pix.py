@@ -1,6 +1,7 @@
 """3-D Pix2Pix: U-Net generator + conditional PatchGAN, loss = adversarial + lambda_L1 x L1."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from model.train.harness import unwrap
 from model.weights import save_weights
 
 GENERATOR_FILE = "generator.safetensors"
+log = logging.getLogger("train")
 
 
 class GanLoss(nn.Module):
@@ -51,6 +53,10 @@ class Pix2PixTask:
         self.optimizers = {k: torch.optim.Adam(net.parameters(), lr=lr, betas=betas) for k, net in self.nets.items()}
         self.gan_loss = GanLoss(training.get("gan_loss", "bce"))
         self.lambda_l1 = float(training.get("lambda_l1", 100.0))
+        if list(training["patch_size"]) != list(config["inference"]["roi_size"]):
+            log.warning("training.patch_size %s differs from inference.roi_size %s: instance-norm statistics "
+                        "of inference windows will differ from those seen in training", training["patch_size"],
+                        config["inference"]["roi_size"])
 
     def train_step(self, mr: torch.Tensor, ct: torch.Tensor) -> dict[str, float]:
         generator, discriminator = self.nets["generator"], self.nets["discriminator"]

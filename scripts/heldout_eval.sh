@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Score a model folder on held-out phantom cases through the real entry point, next to the water baseline.
+#
+#   scripts/heldout_eval.sh [REGION] [CASES] [SEED] [WEIGHTS] [WORKDIR]
+#   defaults: pelvis 5 1000 weights runs/heldout-<region>
+#
+# 1. phantom cases in the container layout (seeds SEED .. SEED+CASES-1; training used other seeds),
+# 2. one process.py run over all of them (MRs and masks paired by file name),
+# 3. model.evaluate on the sCTs and on the bulk-water baseline (0 HU inside the body).
+set -euo pipefail
+region=${1:-pelvis}; cases=${2:-5}; seed=${3:-1000}; weights=${4:-weights}; work=${5:-runs/heldout-$region}
+rm -rf "$work"
+python -m model.phantom --region "$region" --cases "$cases" --seed "$seed" --out "$work/cases" --layout container
+mkdir -p "$work/input/images/mri" "$work/input/images/body" "$work/input/ground-truth"
+for case in "$work"/cases/*/; do
+    cp "$case"images/mri/*.mha "$work/input/images/mri/"
+    cp "$case"images/body/*.mha "$work/input/images/body/"
+    cp "$case"ground-truth/*.mha "$work/input/ground-truth/"
+    cp "$case"region.json "$work/input/region.json"
+done
+python process.py --input "$work/input" --output "$work/output" --weights "$weights" --device cpu
+echo "== model ($weights)"
+python -m model.evaluate --pred "$work/output/images/synthetic-ct" --gt "$work/input/ground-truth" \
+    --mask "$work/input/images/body" --json "$work/model.json"
+echo "== bulk-water baseline"
+python -m model.evaluate --baseline water --gt "$work/input/ground-truth" \
+    --mask "$work/input/images/body" --json "$work/water.json"
+python - "$work" <<'PY'
+import json, sys
+work = sys.argv[1]
+model, water = (json.load(open(f"{work}/{name}.json"))["mean"] for name in ("model", "water"))
+print(f"== mean MAE ratio model/water: {model['mae'] / water['mae']:.3f}; "
+      f"PSNR {model['psnr']:.2f} vs {water['psnr']:.2f} dB; SSIM {model['ssim']:.4f} vs {water['ssim']:.4f}")
+PY
