@@ -19,7 +19,7 @@ import SimpleITK as sitk
 
 from model.cli import exit_code
 from model.errors import InputError
-from model.imageio import grid_mismatch, image_stem, is_image_file, read_image, to_array
+from model.imageio import check_mask, grid_mismatch, image_stem, is_image_file, read_image, to_array
 from model.metrics import image_metrics, water_baseline
 
 METRICS = ("mae", "psnr", "ssim")
@@ -77,6 +77,7 @@ def score_case(pred_path: Path | None, gt_path: Path, mask_path: Path) -> dict[s
     """The three metrics for one case; ``pred_path`` None scores the water baseline."""
     gt_image = read_image(gt_path)
     mask = _read_on_grid(mask_path, gt_image)
+    check_mask(mask, mask_path)
     pred = water_baseline(mask) if pred_path is None else _read_on_grid(pred_path, gt_image)
     return image_metrics(to_array(gt_image), pred, mask)
 

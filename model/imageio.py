@@ -15,7 +15,8 @@ from evalutils.io import SimpleITKLoader
 
 from model.errors import InputError
 
-IMAGE_SUFFIXES = (".mha", ".mhd", ".nii.gz", ".nii", ".nrrd")
+# Single-file formats only: a .mhd header and its separate data file cannot be written atomically.
+IMAGE_SUFFIXES = (".mha", ".nii.gz", ".nii", ".nrrd")
 HU_MIN, HU_MAX = -1024, 3071
 HU_OUTSIDE_BODY = -1000
 # SimpleITK's own tolerance when it compares image grids (CopyInformation, filters).

@@ -27,6 +27,8 @@ def discover_models(weights_dir: Path) -> dict[str, ModelEntry]:
     models: dict[str, ModelEntry] = {}
     for folder in sorted(p for p in weights_dir.iterdir() if (p / CONFIG).is_file()):
         config = read_config(folder)
+        if not isinstance(config, dict):
+            raise WeightsError(folder / CONFIG, "must be a JSON object")
         for key in ("region", "pipeline"):
             if not isinstance(config.get(key), str):
                 raise WeightsError(folder / CONFIG, f"needs a string '{key}'")

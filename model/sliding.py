@@ -29,8 +29,8 @@ def choose_window_batch(window_bytes: int, fixed_bytes: int, budget_bytes: int, 
     return int(max(1, min(max_batch, usable // window_bytes)))
 
 
-def measure_window_bytes(net: nn.Module, roi_size, device: torch.device, amp: bool) -> tuple[int, int]:
-    """Peak CUDA memory of one window beyond what the model holds: (per window, fixed)."""
+def measure_window_bytes(net: nn.Module, roi_size, device: torch.device, amp: bool) -> tuple[int, int, int]:
+    """Run one window: (its peak CUDA memory beyond the model's, the model's, what this process may use)."""
     torch.cuda.synchronize(device)
     torch.cuda.empty_cache()
     fixed = torch.cuda.memory_allocated(device)
@@ -40,7 +40,8 @@ def measure_window_bytes(net: nn.Module, roi_size, device: torch.device, amp: bo
         net(window)
     torch.cuda.synchronize(device)
     per_window = torch.cuda.max_memory_allocated(device) - fixed
-    return per_window, fixed
+    available = torch.cuda.mem_get_info(device)[0] + torch.cuda.memory_allocated(device)
+    return per_window, fixed, available
 
 
 def window_batch_for(net: nn.Module, roi_size, device: torch.device, amp: bool, config: dict,
@@ -49,8 +50,8 @@ def window_batch_for(net: nn.Module, roi_size, device: torch.device, amp: bool, 
     max_batch = int(config.get("sw_batch_size", 1))
     if device.type != "cuda":
         return max_batch
-    budget = float(config.get("gpu_memory_budget_gb", 14.0)) * GIB
-    per_window, fixed = measure(net, roi_size, device, amp)
+    per_window, fixed, available = measure(net, roi_size, device, amp)
+    budget = min(float(config.get("gpu_memory_budget_gb", 14.0)) * GIB, available)  # never more than the device has
     batch = choose_window_batch(per_window, fixed, int(budget), int(config.get("max_sw_batch_size", 16)))
     log.info("GPU budget %.1f GiB, %.2f GiB per window -> window batch %d", budget / GIB, per_window / GIB, batch)
     return batch

@@ -37,19 +37,30 @@ def write_manifest(folder: Path) -> Path:
     return folder / MANIFEST
 
 
-def verify_manifest(folder: Path) -> None:
-    """Raise :class:`WeightsError` naming the file when one is missing or its hash differs."""
+def verify_manifest(folder: Path, required=(CONFIG,)) -> None:
+    """Check every file the manifest lists, and that it lists the ``required`` ones.
+
+    Raises :class:`WeightsError` naming the file that is missing, unlisted or whose hash differs.
+    """
     folder = Path(folder)
     manifest = folder / MANIFEST
     if not manifest.is_file():
         raise WeightsError(manifest, "missing: a model folder needs its sha256 manifest")
+    listed = {}
     for number, line in enumerate(manifest.read_text().splitlines(), start=1):
         if not line.strip():
             continue
         parts = line.split(maxsplit=1)
         if len(parts) != 2 or len(parts[0]) != 64:
             raise WeightsError(manifest, f"line {number} is not '<sha256>  <file name>'")
-        expected, name = parts[0].lower(), parts[1].strip().lstrip("*")
+        name = parts[1].strip().lstrip("*")
+        if "/" in name or "\\" in name or name in (".", ".."):
+            raise WeightsError(manifest, f"line {number}: {name!r} is not a file name inside the model folder")
+        listed[name] = parts[0].lower()
+    for name in required:
+        if name not in listed:
+            raise WeightsError(folder / name, f"not listed in {MANIFEST}, so it cannot be verified")
+    for name, expected in listed.items():
         path = folder / name
         if not path.is_file():
             raise WeightsError(path, f"missing (listed in {MANIFEST})")

@@ -42,6 +42,13 @@ def test_cpu_uses_the_configured_batch_and_cuda_measures_a_window():
     assert window_batch_for(None, (8, 8, 8), torch.device("cpu"), False, config) == 3
 
     def fake_measure(net, roi, device, amp):  # test double: there is no GPU on the CI machine
-        return 2 * GIB, GIB
+        return 2 * GIB, GIB, 80 * GIB  # per window, model, free on the device
 
+    # floor((16 GiB * 0.8 - 1 GiB) / 2 GiB) = 5
     assert window_batch_for(None, (8, 8, 8), torch.device("cuda"), True, config, measure=fake_measure) == 5
+
+    def small_gpu(net, roi, device, amp):
+        return 2 * GIB, GIB, 6 * GIB  # a GPU with less free memory than the budget
+
+    # floor((6 GiB * 0.8 - 1 GiB) / 2 GiB) = 1
+    assert window_batch_for(None, (8, 8, 8), torch.device("cuda"), True, config, measure=small_gpu) == 1

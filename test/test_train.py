@@ -20,6 +20,7 @@ from model.imageio import to_array
 from model.pipelines import CaseInput, load_pipeline
 from model.registry import ModelEntry
 from model.train.__main__ import main as train_main
+from model.train.pix2pix import Pix2PixTask
 from model.train.data import crop_patch, find_cases, split_cases
 from model.weights import verify_manifest
 
@@ -79,22 +80,44 @@ def test_training_writes_logs_previews_and_a_working_model_folder(dataset, confi
     assert hu.shape == to_array(case.mr).shape
 
 
-def test_resume_continues_from_the_checkpoint(dataset, config_file, tmp_path, caplog):
+def last_state(out):
+    return torch.load(out / "checkpoints/last.pt", weights_only=False)
+
+
+def test_resume_gives_the_same_weights_as_an_uninterrupted_run(dataset, config_file, tmp_path, caplog, monkeypatch):
     caplog.set_level(logging.INFO)
+    straight = tmp_path / "straight"
+    assert train(dataset, config_file, straight) == 0
+
     out = tmp_path / "run"
-    assert train(dataset, config_file, out, "--iterations", "2") == 0
+    real_step, calls = Pix2PixTask.train_step, []
+
+    def interrupted_step(self, mr, ct):  # the run is killed during iteration 3, after the checkpoint at 2
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_step(self, mr, ct)
+
+    monkeypatch.setattr(Pix2PixTask, "train_step", interrupted_step)
+    with pytest.raises(KeyboardInterrupt):
+        train(dataset, config_file, out)
+    monkeypatch.setattr(Pix2PixTask, "train_step", real_step)
     with pytest.raises(SystemExit, match="pass --resume"):
         train(dataset, config_file, out)
     assert train(dataset, config_file, out, "--resume") == 0
     assert "resuming at iteration 2" in caplog.text
     assert [int(r["iteration"]) for r in read_csv(out / "train_log.csv")] == [1, 2, 3, 4]
-    assert torch.load(out / "checkpoints/last.pt", weights_only=False)["iteration"] == 4
+    resumed, reference = last_state(out), last_state(straight)
+    assert resumed["iteration"] == 4
+    for net in ("generator", "discriminator"):
+        for key, value in reference["nets"][net].items():
+            torch.testing.assert_close(resumed["nets"][net][key], value, rtol=0, atol=1e-6)
 
 
 def test_resume_refuses_a_different_config(dataset, config_file, tmp_path):
     out = tmp_path / "run"
     assert train(dataset, config_file, out, "--iterations", "2") == 0
-    changed = json.loads(config_file.read_text())
+    changed = json.loads(config_file.read_text())  # --iterations 2 is allowed to change; lr is not
     changed["training"]["lr"] = 0.5
     config_file.write_text(json.dumps(changed))
     with pytest.raises(SystemExit, match="config differs"):
@@ -102,13 +125,14 @@ def test_resume_refuses_a_different_config(dataset, config_file, tmp_path):
 
 
 def test_two_processes_with_torchrun(dataset, config_file, tmp_path):
-    """DistributedDataParallel over the gloo backend, 2 CPU processes; ranks keep identical weights."""
+    """DistributedDataParallel over the gloo backend, 2 CPU processes; the harness checks the ranks agree."""
     out = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "model.train",
            "pix2pix", "--data", str(dataset), "--config", str(config_file), "--out", str(out), "--device", "cpu"]
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert "weights identical on all 2 processes" in done.stderr
     config = json.loads((out / "model/config.json").read_text())
     assert config["provenance"]["processes"] == 2
     state = load_file(str(out / "model/generator.safetensors"))

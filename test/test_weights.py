@@ -66,3 +66,38 @@ def test_roi_that_does_not_divide_is_refused(tmp_path, container_input):
     with pytest.raises(WeightsError, match=r"roi_size \[15, 64, 64\] must be 3 numbers divisible by .* \[2, 2, 2\]"):
         load_pipeline(find_model(tmp_path, "pelvis"), torch.device("cpu"))
     assert folder.exists()
+
+
+def test_weights_missing_from_the_manifest_are_refused(tmp_path):
+    from model.pipelines import load_pipeline
+
+    folder = write_model_folder(tmp_path / "pelvis")
+    lines = (folder / "manifest.sha256").read_text().splitlines()
+    (folder / "manifest.sha256").write_text("".join(f"{line}\n" for line in lines if "generator" not in line))
+    with pytest.raises(WeightsError, match="generator.safetensors: not listed in manifest.sha256"):
+        load_pipeline(find_model(tmp_path, "pelvis"), torch.device("cpu"))
+
+
+def test_manifest_entries_must_stay_inside_the_folder(tmp_path):
+    folder = write_model_folder(tmp_path / "m")
+    with open(folder / "manifest.sha256", "a") as f:
+        f.write("0" * 64 + "  ../elsewhere.safetensors\n")
+    with pytest.raises(WeightsError, match="not a file name inside the model folder"):
+        verify_manifest(folder)
+
+
+@pytest.mark.parametrize("break_config", [
+    lambda c: c.pop("inference"),
+    lambda c: c["networks"]["generator"].update(unknown_argument=1),
+    lambda c: c.update(weights="generator.safetensors"),
+])
+def test_malformed_config_is_a_one_line_weights_error(tmp_path, break_config):
+    from model.pipelines import load_pipeline
+
+    folder = write_model_folder(tmp_path / "pelvis")
+    config = json.loads((folder / "config.json").read_text())
+    break_config(config)
+    (folder / "config.json").write_text(json.dumps(config))
+    write_manifest(folder)
+    with pytest.raises(WeightsError, match="config.json: (malformed pix2pix config|needs a 'weights' table)"):
+        load_pipeline(find_model(tmp_path, "pelvis"), torch.device("cpu"))

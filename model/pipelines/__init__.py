@@ -32,9 +32,17 @@ def pipeline_classes() -> dict:
 
 
 def load_pipeline(entry: ModelEntry, device: torch.device):
-    """Verify the model folder's manifest, then build its pipeline on ``device``."""
-    verify_manifest(entry.folder)
+    """Verify the model folder (config and every weights file it names), then build its pipeline on ``device``."""
+    config_path = entry.folder / CONFIG
+    config = read_config(entry.folder)
+    weights = config.get("weights")
+    if not isinstance(weights, dict) or not all(isinstance(v, str) for v in weights.values()):
+        raise WeightsError(config_path, "needs a 'weights' table of file names, e.g. {\"generator\": \"generator.safetensors\"}")
+    verify_manifest(entry.folder, required=(CONFIG, *weights.values()))
     classes = pipeline_classes()
     if entry.pipeline not in classes:
-        raise WeightsError(entry.folder / CONFIG, f"unknown pipeline {entry.pipeline!r} (known: {', '.join(sorted(classes))})")
-    return classes[entry.pipeline].from_folder(entry.folder, read_config(entry.folder), device)
+        raise WeightsError(config_path, f"unknown pipeline {entry.pipeline!r} (known: {', '.join(sorted(classes))})")
+    try:
+        return classes[entry.pipeline].from_folder(entry.folder, config, device)
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise WeightsError(config_path, f"malformed {entry.pipeline} config: {type(err).__name__}: {err}") from None

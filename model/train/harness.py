@@ -10,7 +10,8 @@ prediction and the files to export.
 
 Output folder::
 
-    <out>/checkpoints/last.pt   resumable state (every network, optimiser, scheduler, RNG)
+    <out>/checkpoints/last.pt   resumable state (every network, optimiser, scheduler)
+    <out>/checkpoints/rng-rank*.pt  each process's random streams (patch sampler, torch)
     <out>/checkpoints/best.pt   networks at the best validation MAE
     <out>/train_log.csv         iteration, seconds, mean losses per logging interval
     <out>/val_log.csv           iteration, case, mae, psnr, ssim (and the mean)
@@ -25,7 +26,7 @@ import logging
 import os
 import platform
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import monai
@@ -63,7 +64,8 @@ class Distributed:
         if use_cuda:
             torch.cuda.set_device(self.device)
         if self.world > 1:
-            dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+            # Rank 0 validates whole volumes while the others wait: allow for it.
+            dist.init_process_group(backend="nccl" if use_cuda else "gloo", timeout=timedelta(hours=2))
 
     @property
     def main(self) -> bool:
@@ -74,8 +76,22 @@ class Distributed:
             dist.barrier()
 
     def close(self) -> None:
-        if self.world > 1:
+        if self.world > 1 and dist.is_initialized():
             dist.destroy_process_group()
+
+    def check_identical(self, nets: dict) -> None:
+        """After DDP training every rank must hold the same weights; compare a checksum per network."""
+        if self.world == 1:
+            return
+        for name, net in nets.items():
+            checksum = torch.stack([p.detach().double().sum() for p in unwrap(net).parameters()]).sum().reshape(1)
+            low, high = checksum.clone(), checksum.clone()
+            dist.all_reduce(low, op=dist.ReduceOp.MIN)
+            dist.all_reduce(high, op=dist.ReduceOp.MAX)
+            if low.item() != high.item():
+                raise RuntimeError(f"{name}: weights differ between processes ({low.item()} != {high.item()})")
+        if self.main:
+            log.info("weights identical on all %d processes", self.world)
 
 
 def linear_decay(iterations: int, decay_from: float):
@@ -152,12 +168,20 @@ class Harness:
             "optimizers": {k: v.state_dict() for k, v in self.task.optimizers.items()},
             "schedulers": {k: v.state_dict() for k, v in self.schedulers.items()},
             "best": self.best,
-            "torch_rng": torch.get_rng_state(),
         }
+
+    def _rng_path(self) -> Path:
+        return self.out / "checkpoints" / f"rng-rank{self.dist.rank}.pt"
+
+    def _rng_state(self, iteration: int) -> dict:
+        state = {"iteration": iteration, "numpy": self.sampler.rng.bit_generator.state, "torch": torch.get_rng_state()}
+        if self.dist.device.type == "cuda":
+            state["cuda"] = torch.cuda.get_rng_state(self.dist.device)
+        return state
 
     def _restore(self) -> int:
         path = self.out / "checkpoints" / "last.pt"
-        state = torch.load(path, map_location=self.dist.device, weights_only=False)
+        state = torch.load(path, map_location="cpu", weights_only=False)
         if state["task"] != self.task.name:
             raise SystemExit(f"error: {path}: a {state['task']} checkpoint, not {self.task.name}")
         self._check_same_config(state["config"], path)
@@ -168,8 +192,19 @@ class Harness:
         for key, sched in self.schedulers.items():
             sched.load_state_dict(state["schedulers"][key])
         self.best = state["best"]
-        torch.set_rng_state(state["torch_rng"])
         return int(state["iteration"])
+
+    def _restore_rng(self, iteration: int) -> None:
+        """Continue each process's random streams where the checkpoint left them."""
+        path = self._rng_path()
+        rng = torch.load(path, map_location="cpu", weights_only=False) if path.exists() else None
+        if rng is None or rng["iteration"] != iteration:
+            log.warning("%s: no random state for iteration %d; patches are drawn from a fresh stream", path, iteration)
+            return
+        self.sampler.rng.bit_generator.state = rng["numpy"]
+        torch.set_rng_state(rng["torch"])
+        if "cuda" in rng and self.dist.device.type == "cuda":
+            torch.cuda.set_rng_state(rng["cuda"], self.dist.device)
 
     def _check_same_config(self, saved: dict, path: Path) -> None:
         strip = lambda c: {**c, "training": {k: v for k, v in c["training"].items() if k not in RESUMABLE_CHANGES}}  # noqa: E731
@@ -177,7 +212,11 @@ class Harness:
             raise SystemExit(f"error: {path}: the config differs from the checkpoint's (only {', '.join(sorted(RESUMABLE_CHANGES))} may change on resume)")
 
     def _save(self, iteration: int) -> None:
-        _atomic_torch_save(self._state(iteration), self.out / "checkpoints" / "last.pt")
+        """Rank 0 writes the shared state, every rank its own random state."""
+        if self.dist.main:
+            _atomic_torch_save(self._state(iteration), self.out / "checkpoints" / "last.pt")
+        _atomic_torch_save(self._rng_state(iteration), self._rng_path())
+        self.dist.barrier()
 
     # ------------------------------------------------------------ validation
     def validate(self, iteration: int) -> dict[str, float]:
@@ -234,12 +273,18 @@ class Harness:
             self._prepare_out()
             self._load_data()
             self._build()
-            start = self._restore() if self.resume else 0
-            if self.dist.main and start:
-                log.info("resuming at iteration %d", start)
-            rng = np.random.default_rng([int(self.training.get("seed", 0)), self.dist.rank, start])
-            sampler = PatchSampler(self.train_cases, self.training["patch_size"], rng, bool(self.training.get("flip_lr", False)))
-            self._loop(start, sampler)
+            rng = np.random.default_rng([int(self.training.get("seed", 0)), self.dist.rank])
+            self.sampler = PatchSampler(self.train_cases, self.training["patch_size"], rng, bool(self.training.get("flip_lr", False)))
+            start = 0
+            if self.resume:
+                start = self._restore()
+                self._restore_rng(start)
+                if self.dist.main:
+                    log.info("resuming at iteration %d", start)
+                    for name in ("train_log.csv", "val_log.csv"):
+                        _drop_rows_after(self.out / name, start)
+            self._loop(start)
+            self.dist.check_identical(self.task.nets)
             if self.dist.main:
                 folder = self.export(self.iterations)
                 log.info("exported %s (best validation MAE %.1f HU at iteration %s)", folder, self.best["mae"], self.best["iteration"])
@@ -248,7 +293,7 @@ class Harness:
         finally:
             self.dist.close()
 
-    def _loop(self, start: int, sampler: PatchSampler) -> None:
+    def _loop(self, start: int) -> None:
         log_every = int(self.training.get("log_interval", 50))
         val_every = int(self.training.get("val_interval", 500))
         save_every = int(self.training.get("checkpoint_interval", 250))
@@ -256,7 +301,7 @@ class Harness:
         sums: dict[str, float] = {}
         count, t0 = 0, time.perf_counter()
         for iteration in range(start + 1, self.iterations + 1):
-            mr, ct = (t.to(self.dist.device, non_blocking=True) for t in sampler.sample())
+            mr, ct = (t.to(self.dist.device, non_blocking=True) for t in self.sampler.sample())
             losses = self.task.train_step(mr, ct)
             for sched in self.schedulers.values():
                 sched.step()
@@ -271,16 +316,28 @@ class Harness:
                     lr = next(iter(self.task.optimizers.values())).param_groups[0]["lr"]
                     _append_csv(self.out / "train_log.csv", [{"iteration": iteration, "seconds": round(time.perf_counter() - t0, 1), "lr": lr, **means}])
                 sums, count = {}, 0
-            if iteration % val_every == 0 or iteration == self.iterations:
-                if self.dist.main:
-                    mean = self.validate(iteration)
-                    bar.write(f"iteration {iteration}: validation MAE {mean['mae']:.1f} HU, PSNR {mean['psnr']:.2f} dB, SSIM {mean['ssim']:.4f}")
-                self.dist.barrier()
-            if iteration % save_every == 0 or iteration == self.iterations:
-                if self.dist.main:
-                    self._save(iteration)
-                self.dist.barrier()
+            validate = iteration % val_every == 0 or iteration == self.iterations
+            if validate and self.dist.main:
+                mean = self.validate(iteration)
+                bar.write(f"iteration {iteration}: validation MAE {mean['mae']:.1f} HU, PSNR {mean['psnr']:.2f} dB, SSIM {mean['ssim']:.4f}")
+            # A checkpoint after each validation keeps best.pt and last.pt's record of it in step.
+            if validate or iteration % save_every == 0:
+                self._save(iteration)
         bar.close()
+
+
+def _drop_rows_after(path: Path, iteration: int) -> None:
+    """On resume, forget log rows written after the checkpoint (they will be written again)."""
+    if not path.exists():
+        return
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(r for r in rows if int(r["iteration"]) <= iteration)
 
 
 def _append_csv(path: Path, rows: list[dict]) -> None:
