@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import platform
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -297,7 +298,8 @@ class Harness:
         log_every = int(self.training.get("log_interval", 50))
         val_every = int(self.training.get("val_interval", 500))
         save_every = int(self.training.get("checkpoint_interval", 250))
-        bar = tqdm(total=self.iterations, initial=start, disable=not self.dist.main, dynamic_ncols=True, desc=self.task.name)
+        bar = tqdm(total=self.iterations, initial=start, disable=not self.dist.main, dynamic_ncols=True, desc=self.task.name,
+                   mininterval=0.5 if sys.stderr.isatty() else 30)  # a log file gets a line every 30 s
         sums: dict[str, float] = {}
         count, t0 = 0, time.perf_counter()
         for iteration in range(start + 1, self.iterations + 1):
