@@ -13,6 +13,7 @@ rm -rf "$work"
 python -m model.phantom --region "$region" --cases "$cases" --seed "$seed" --out "$work/cases" --layout container
 mkdir -p "$work/input/images/mri" "$work/input/images/body" "$work/input/ground-truth"
 for case in "$work"/cases/*/; do
+    echo "case $(basename "$case"): $(ls "$case"images/mri/)"
     cp "$case"images/mri/*.mha "$work/input/images/mri/"
     cp "$case"images/body/*.mha "$work/input/images/body/"
     cp "$case"ground-truth/*.mha "$work/input/ground-truth/"

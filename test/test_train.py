@@ -72,7 +72,8 @@ def test_training_writes_logs_previews_and_a_working_model_folder(dataset, confi
     verify_manifest(model)
     config = json.loads((model / "config.json").read_text())
     assert config["weights"] == {"generator": "generator.safetensors"}
-    assert config["provenance"]["seed"] == 0 and "model.train pix2pix" in config["provenance"]["command"]
+    assert config["provenance"]["seed"] == 0
+    assert [c.split(" --data")[0] for c in config["provenance"]["commands"]] == ["python -m model.train pix2pix"]
     assert config["provenance"]["validation_cases"] == held_out
     pipeline = load_pipeline(ModelEntry("Pelvis", "pix2pix", model), torch.device("cpu"))
     case = make_case("pelvis", 5)
@@ -109,6 +110,7 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(dataset, config_f
     assert [int(r["iteration"]) for r in read_csv(out / "train_log.csv")] == [1, 2, 3, 4]
     resumed, reference = last_state(out), last_state(straight)
     assert resumed["iteration"] == 4
+    assert len(resumed["commands"]) == 2 and resumed["commands"][1].endswith("--resume")
     for net in ("generator", "discriminator"):
         for key, value in reference["nets"][net].items():
             torch.testing.assert_close(resumed["nets"][net][key], value, rtol=0, atol=1e-6)

@@ -122,7 +122,7 @@ class Harness:
         self.data_dir = Path(data_dir)
         self.out = Path(out_dir)
         self.resume = resume
-        self.command = command  # recorded in the exported config's provenance
+        self.commands = [command]  # every command that trained these weights, recorded in the provenance
         self.dist = Distributed(device)
         self.iterations = int(self.training["iterations"])
         self.best = {"mae": float("inf"), "iteration": None}
@@ -169,6 +169,7 @@ class Harness:
             "optimizers": {k: v.state_dict() for k, v in self.task.optimizers.items()},
             "schedulers": {k: v.state_dict() for k, v in self.schedulers.items()},
             "best": self.best,
+            "commands": self.commands,
         }
 
     def _rng_path(self) -> Path:
@@ -193,6 +194,7 @@ class Harness:
         for key, sched in self.schedulers.items():
             sched.load_state_dict(state["schedulers"][key])
         self.best = state["best"]
+        self.commands = state.get("commands", []) + self.commands
         return int(state["iteration"])
 
     def _restore_rng(self, iteration: int) -> None:
@@ -256,7 +258,7 @@ class Harness:
 
     def _provenance(self, iteration: int) -> dict:
         return {
-            "command": self.command,
+            "commands": self.commands,
             "seed": int(self.training.get("seed", 0)),
             "data": str(self.data_dir),
             "training_cases": self.train_ids,
