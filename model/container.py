@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from model.errors import InputError
-from model.imageio import check_finite, check_mask, grid_mismatch, hu_to_sct, is_image_file, read_image, to_array, write_image
+from model.imageio import check_finite, check_mask, hu_to_sct, is_image_file, read_image, read_on_grid, to_array, write_image
 from model.intensity import FlatMRError
 from model.pipelines import CaseInput, load_pipeline
 from model.registry import available_regions, find_model
@@ -83,10 +83,7 @@ def pair_cases(input_dir: Path) -> list[CasePaths]:
 def load_case(paths: CasePaths) -> CaseInput:
     """Read and check one case: 3-D, finite, mask on the MR's grid and not empty."""
     mr_image = read_image(paths.mr)
-    mask_image = read_image(paths.mask)
-    problem = grid_mismatch(mask_image, mr_image)
-    if problem:
-        raise InputError(paths.mask, problem)
+    mask_image = read_on_grid(paths.mask, mr_image)
     mr = to_array(mr_image)
     check_finite(mr, paths.mr)
     body = check_mask(to_array(mask_image), paths.mask)

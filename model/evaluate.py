@@ -15,11 +15,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import SimpleITK as sitk
 
 from model.cli import exit_code
 from model.errors import InputError
-from model.imageio import check_mask, grid_mismatch, image_stem, is_image_file, read_image, to_array
+from model.imageio import check_mask, image_stem, is_image_file, read_image, read_on_grid, to_array
 from model.metrics import image_metrics, water_baseline
 
 METRICS = ("mae", "psnr", "ssim")
@@ -65,20 +64,12 @@ def pair_cases(pred_dir: Path | None, gt_dir: Path, mask_dir: Path) -> dict[str,
     return {case: (preds[case], gts[case], masks[case]) for case in sorted(preds)}
 
 
-def _read_on_grid(path: Path, reference: sitk.Image) -> np.ndarray:
-    image = read_image(path)
-    problem = grid_mismatch(image, reference, "CT")
-    if problem:
-        raise InputError(path, problem)
-    return to_array(image)
-
-
 def score_case(pred_path: Path | None, gt_path: Path, mask_path: Path) -> dict[str, float]:
     """The three metrics for one case; ``pred_path`` None scores the water baseline."""
     gt_image = read_image(gt_path)
-    mask = _read_on_grid(mask_path, gt_image)
+    mask = to_array(read_on_grid(mask_path, gt_image, "CT"))
     check_mask(mask, mask_path)
-    pred = water_baseline(mask) if pred_path is None else _read_on_grid(pred_path, gt_image)
+    pred = water_baseline(mask) if pred_path is None else to_array(read_on_grid(pred_path, gt_image, "CT"))
     return image_metrics(to_array(gt_image), pred, mask)
 
 

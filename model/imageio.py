@@ -84,6 +84,15 @@ def grid_mismatch(image: sitk.Image, reference: sitk.Image, reference_name: str 
     return None
 
 
+def read_on_grid(path: Path, reference: sitk.Image, reference_name: str = "MR") -> sitk.Image:
+    """Read an image that must share the reference image's grid; a mismatch names the file."""
+    image = read_image(path)
+    problem = grid_mismatch(image, reference, reference_name)
+    if problem:
+        raise InputError(path, problem)
+    return image
+
+
 def _fmt(values) -> str:
     return "(" + ", ".join(f"{v:g}" for v in values) + ")"
 

@@ -85,7 +85,7 @@ def last_state(out):
     return torch.load(out / "checkpoints/last.pt", weights_only=False)
 
 
-def test_resume_gives_the_same_weights_as_an_uninterrupted_run(dataset, config_file, tmp_path, caplog, monkeypatch):
+def test_resume_gives_the_same_weights_as_an_uninterrupted_run(dataset, config_file, tmp_path, caplog, monkeypatch, capsys):
     caplog.set_level(logging.INFO)
     straight = tmp_path / "straight"
     assert train(dataset, config_file, straight) == 0
@@ -103,8 +103,8 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(dataset, config_f
     with pytest.raises(KeyboardInterrupt):
         train(dataset, config_file, out)
     monkeypatch.setattr(Pix2PixTask, "train_step", real_step)
-    with pytest.raises(SystemExit, match="pass --resume"):
-        train(dataset, config_file, out)
+    assert train(dataset, config_file, out) == 1
+    assert "checkpoints/last.pt: a checkpoint exists; pass --resume" in capsys.readouterr().err
     assert train(dataset, config_file, out, "--resume") == 0
     assert "resuming at iteration 2" in caplog.text
     assert [int(r["iteration"]) for r in read_csv(out / "train_log.csv")] == [1, 2, 3, 4]
@@ -116,14 +116,14 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(dataset, config_f
             torch.testing.assert_close(resumed["nets"][net][key], value, rtol=0, atol=1e-6)
 
 
-def test_resume_refuses_a_different_config(dataset, config_file, tmp_path):
+def test_resume_refuses_a_different_config(dataset, config_file, tmp_path, capsys):
     out = tmp_path / "run"
     assert train(dataset, config_file, out, "--iterations", "2") == 0
     changed = json.loads(config_file.read_text())  # --iterations 2 is allowed to change; lr is not
     changed["training"]["lr"] = 0.5
     config_file.write_text(json.dumps(changed))
-    with pytest.raises(SystemExit, match="config differs"):
-        train(dataset, config_file, out, "--resume")
+    assert train(dataset, config_file, out, "--resume") == 1
+    assert "checkpoints/last.pt: the config differs from the checkpoint's" in capsys.readouterr().err
 
 
 def test_two_processes_with_torchrun(dataset, config_file, tmp_path):

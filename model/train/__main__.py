@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from model.cli import exit_code, setup_logging
+from model.errors import InputError
 from model.train.harness import Harness
 
 
@@ -34,16 +35,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     command = shlex.join(["python", "-m", "model.train", *argv])
     setup_logging()
-    try:
-        config = json.loads(args.config.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        print(f"error: {args.config}: cannot read the config ({err})", file=sys.stderr)
-        return 1
-    if args.iterations:
-        config["training"]["iterations"] = args.iterations
-    harness = Harness(tasks[args.task], config, args.data, args.out, resume=args.resume, device=args.device,
-                      command=command)
-    return exit_code(harness.run)
+
+    def train() -> None:
+        try:
+            config = json.loads(args.config.read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise InputError(args.config, f"cannot read the config ({err})") from None
+        if args.iterations:
+            config["training"]["iterations"] = args.iterations
+        Harness(tasks[args.task], config, args.data, args.out, resume=args.resume, device=args.device,
+                command=command).run()
+
+    return exit_code(train)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,9 @@ import numpy as np
 import torch
 
 from model.errors import InputError
-from model.imageio import check_finite, check_mask, grid_mismatch, image_stem, is_image_file, read_image, to_array
+from model.container import CasePaths
+from model.container import load_case as load_inputs
+from model.imageio import check_finite, image_stem, is_image_file, read_on_grid, to_array
 from model.intensity import DEFAULT_MR_PERCENTILES, ct_to_unit, normalise_mr
 from model.pipelines import CaseInput
 
@@ -52,27 +54,18 @@ def find_cases(data_dir: Path) -> dict[str, dict[str, Path]]:
 
 
 def load_case(case_id: str, paths: dict[str, Path], percentiles=DEFAULT_MR_PERCENTILES, seed: int = 0) -> TrainingCase:
-    mr_image = read_image(paths["mr"])
-    arrays = {}
-    for role in ("ct", "mask"):
-        image = read_image(paths[role])
-        problem = grid_mismatch(image, mr_image)
-        if problem:
-            raise InputError(paths[role], problem)
-        arrays[role] = to_array(image)
-    mr = to_array(mr_image)
-    check_finite(mr, paths["mr"])
-    check_finite(arrays["ct"], paths["ct"])
-    body = check_mask(arrays["mask"], paths["mask"])
-    centres = np.argwhere(body)
+    inputs = load_inputs(CasePaths(paths["mr"], paths["mask"]))  # the container's own reader and checks
+    ct = to_array(read_on_grid(paths["ct"], inputs.mr_image))
+    check_finite(ct, paths["ct"])
+    centres = np.argwhere(inputs.body)
     if len(centres) > MAX_CENTRES:
         centres = centres[np.random.default_rng(seed).choice(len(centres), MAX_CENTRES, replace=False)]
     return TrainingCase(
         case_id=case_id,
-        inputs=CaseInput(mr_image, mr, body),
-        ct=arrays["ct"],
-        mr_unit=normalise_mr(mr, body, percentiles),
-        ct_unit=ct_to_unit(arrays["ct"]),
+        inputs=inputs,
+        ct=ct,
+        mr_unit=normalise_mr(inputs.mr, inputs.body, percentiles),
+        ct_unit=ct_to_unit(ct),
         centres=centres,
     )
 

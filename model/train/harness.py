@@ -37,6 +37,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from model.errors import InputError
 from model.imageio import hu_to_sct, to_array
 from model.metrics import image_metrics
 from model.train.data import PatchSampler, TrainingCase, find_cases, load_case, split_cases
@@ -131,9 +132,9 @@ class Harness:
     def _prepare_out(self) -> None:
         last = self.out / "checkpoints" / "last.pt"
         if last.exists() and not self.resume:
-            raise SystemExit(f"error: {last}: a checkpoint exists; pass --resume to continue it or choose another --out")
+            raise InputError(last, "a checkpoint exists; pass --resume to continue it or choose another --out")
         if self.resume and not last.exists():
-            raise SystemExit(f"error: {last}: --resume given but there is no checkpoint to resume")
+            raise InputError(last, "--resume given but there is no checkpoint to resume")
         if self.dist.main:
             (self.out / "checkpoints").mkdir(parents=True, exist_ok=True)
             (self.out / "config.json").write_text(json.dumps(self.config, indent=2) + "\n")
@@ -142,7 +143,10 @@ class Harness:
         seed = int(self.training.get("seed", 0))
         percentiles = self.config.get("preprocessing", {}).get("mr_percentiles", (0.5, 99.5))
         paths = find_cases(self.data_dir)
-        self.train_ids, self.val_ids = split_cases(sorted(paths), int(self.training.get("val_cases", 1)), seed)
+        try:
+            self.train_ids, self.val_ids = split_cases(sorted(paths), int(self.training.get("val_cases", 1)), seed)
+        except ValueError as err:
+            raise InputError(self.data_dir, str(err)) from None
         self.train_cases = [load_case(c, paths[c], percentiles, seed) for c in self.train_ids]
         self.val_cases: list[TrainingCase] = (
             [load_case(c, paths[c], percentiles, seed) for c in self.val_ids] if self.dist.main else []
@@ -185,7 +189,7 @@ class Harness:
         path = self.out / "checkpoints" / "last.pt"
         state = torch.load(path, map_location="cpu", weights_only=False)
         if state["task"] != self.task.name:
-            raise SystemExit(f"error: {path}: a {state['task']} checkpoint, not {self.task.name}")
+            raise InputError(path, f"a {state['task']} checkpoint, not {self.task.name}")
         self._check_same_config(state["config"], path)
         for key, net in self.task.nets.items():
             unwrap(net).load_state_dict(state["nets"][key])
@@ -212,7 +216,7 @@ class Harness:
     def _check_same_config(self, saved: dict, path: Path) -> None:
         strip = lambda c: {**c, "training": {k: v for k, v in c["training"].items() if k not in RESUMABLE_CHANGES}}  # noqa: E731
         if strip(saved) != strip(self.config):
-            raise SystemExit(f"error: {path}: the config differs from the checkpoint's (only {', '.join(sorted(RESUMABLE_CHANGES))} may change on resume)")
+            raise InputError(path, f"the config differs from the checkpoint's (only {', '.join(sorted(RESUMABLE_CHANGES))} may change on resume)")
 
     def _save(self, iteration: int) -> None:
         """Rank 0 writes the shared state, every rank its own random state."""
