@@ -93,11 +93,11 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(dataset, config_f
     out = tmp_path / "run"
     real_step, calls = Pix2PixTask.train_step, []
 
-    def interrupted_step(self, mr, ct):  # the run is killed during iteration 3, after the checkpoint at 2
+    def interrupted_step(self, mr, ct, iteration=0):  # the run is killed during iteration 3, after the checkpoint at 2
         calls.append(1)
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return real_step(self, mr, ct)
+        return real_step(self, mr, ct, iteration)
 
     monkeypatch.setattr(Pix2PixTask, "train_step", interrupted_step)
     with pytest.raises(KeyboardInterrupt):

@@ -6,7 +6,11 @@ progress bar, resumable checkpoints, learning-rate decay, validation with the
 SynthRAD metrics through the deployment code path, the CSV logs, the PNG
 previews and the export of a self-describing model folder. A task (one per
 model) supplies the networks, their optimisers, one training step, a whole-case
-prediction and the files to export.
+prediction and the files to export; optionally its own sampler of training
+batches, state to keep in the checkpoint, and settings to add to the exported
+config. Staged tasks (the brain's autoencoder -> diffusion -> ControlNet) read
+``training.<task name>`` of a shared config and start from the previous stage's
+exported model folder (``previous``).
 
 Output folder::
 
@@ -27,6 +31,7 @@ import os
 import platform
 import sys
 import time
+import warnings
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -45,9 +50,21 @@ from model.train.preview import save_preview
 from model.weights import write_config, write_manifest
 
 log = logging.getLogger("train")
+# An optimiser may sit out the first steps (a discriminator during its warm-up): its schedule still counts them.
+warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)` before `optimizer.step\(\)`")
 
 # Settings that may change when a run is resumed; anything else must match the checkpoint.
 RESUMABLE_CHANGES = {"iterations", "val_interval", "checkpoint_interval", "log_interval"}
+
+
+def training_section(config: dict, task_class) -> dict:
+    """``training`` of the config, or ``training.<task>`` for a staged task."""
+    section = config["training"]
+    if getattr(task_class, "staged", False):
+        if task_class.name not in section:
+            raise KeyError(f"training.{task_class.name}")
+        return section[task_class.name]
+    return section
 
 
 def unwrap(net: torch.nn.Module) -> torch.nn.Module:
@@ -116,10 +133,13 @@ def _atomic_torch_save(obj, path: Path) -> None:
 
 class Harness:
     def __init__(self, task_class, config: dict, data_dir: Path, out_dir: Path, *, resume: bool = False,
-                 device: str = "auto", command: str = ""):
+                 device: str = "auto", command: str = "", previous: Path | None = None):
         self.config = config
-        self.training = config["training"]
         self.task_class = task_class
+        self.training = training_section(config, task_class)
+        if previous is not None and not getattr(task_class, "staged", False):
+            raise InputError(previous, f"--previous is for staged tasks; {task_class.name} starts from scratch")
+        self.previous = previous
         self.data_dir = Path(data_dir)
         self.out = Path(out_dir)
         self.resume = resume
@@ -156,7 +176,8 @@ class Harness:
 
     def _build(self) -> None:
         torch.manual_seed(int(self.training.get("seed", 0)))  # identical initial weights on every rank
-        self.task = self.task_class(self.config, self.dist.device)
+        kwargs = {"previous": self.previous} if getattr(self.task_class, "staged", False) else {}
+        self.task = self.task_class(self.config, self.dist.device, **kwargs)
         if self.dist.world > 1:
             ids = [self.dist.device.index] if self.dist.device.type == "cuda" else None
             self.task.nets = {k: DistributedDataParallel(v, device_ids=ids) for k, v in self.task.nets.items()}
@@ -174,6 +195,7 @@ class Harness:
             "schedulers": {k: v.state_dict() for k, v in self.schedulers.items()},
             "best": self.best,
             "commands": self.commands,
+            "task_state": self.task.extra_state() if hasattr(self.task, "extra_state") else {},
         }
 
     def _rng_path(self) -> Path:
@@ -198,6 +220,8 @@ class Harness:
         for key, sched in self.schedulers.items():
             sched.load_state_dict(state["schedulers"][key])
         self.best = state["best"]
+        if hasattr(self.task, "load_extra_state"):
+            self.task.load_extra_state(state.get("task_state", {}))
         self.commands = state.get("commands", []) + self.commands
         return int(state["iteration"])
 
@@ -214,7 +238,10 @@ class Harness:
             torch.cuda.set_rng_state(rng["cuda"], self.dist.device)
 
     def _check_same_config(self, saved: dict, path: Path) -> None:
-        strip = lambda c: {**c, "training": {k: v for k, v in c["training"].items() if k not in RESUMABLE_CHANGES}}  # noqa: E731
+        def strip(config: dict) -> dict:
+            fixed = {k: v for k, v in training_section(config, self.task_class).items() if k not in RESUMABLE_CHANGES}
+            return {**config, "training": fixed}
+
         if strip(saved) != strip(self.config):
             raise InputError(path, f"the config differs from the checkpoint's (only {', '.join(sorted(RESUMABLE_CHANGES))} may change on resume)")
 
@@ -229,7 +256,7 @@ class Harness:
     def validate(self, iteration: int) -> dict[str, float]:
         rows = []
         for number, case in enumerate(self.val_cases):
-            hu = self.task.predict_case(case.inputs)
+            hu = self.task.predict_case(case)
             sct = to_array(hu_to_sct(hu, case.inputs.body, case.inputs.mr_image))  # exactly what the container writes
             rows.append({"case": case.case_id, **image_metrics(case.ct, sct, case.inputs.body)})
             if number == 0:
@@ -255,7 +282,8 @@ class Harness:
         for stale in folder.iterdir():
             stale.unlink()
         weights = self.task.export(folder)
-        config = {**self.config, "weights": weights, "provenance": self._provenance(iteration)}
+        settings = self.task.exported_settings() if hasattr(self.task, "exported_settings") else {}
+        config = {**self.config, **settings, "weights": weights, "provenance": self._provenance(iteration)}
         write_config(folder, config)
         write_manifest(folder)
         return folder
@@ -265,6 +293,7 @@ class Harness:
             "commands": self.commands,
             "seed": int(self.training.get("seed", 0)),
             "data": str(self.data_dir),
+            "previous_stage": str(self.previous) if self.previous else None,
             "training_cases": self.train_ids,
             "validation_cases": self.val_ids,
             "iterations": iteration,
@@ -281,7 +310,10 @@ class Harness:
             self._load_data()
             self._build()
             rng = np.random.default_rng([int(self.training.get("seed", 0)), self.dist.rank])
-            self.sampler = PatchSampler(self.train_cases, self.training["patch_size"], rng, bool(self.training.get("flip_lr", False)))
+            if hasattr(self.task, "sampler"):
+                self.sampler = self.task.sampler(self.train_cases, rng)
+            else:
+                self.sampler = PatchSampler(self.train_cases, self.training["patch_size"], rng, bool(self.training.get("flip_lr", False)))
             start = 0
             if self.resume:
                 start = self._restore()
@@ -309,8 +341,8 @@ class Harness:
         sums: dict[str, float] = {}
         count, t0 = 0, time.perf_counter()
         for iteration in range(start + 1, self.iterations + 1):
-            mr, ct = (t.to(self.dist.device, non_blocking=True) for t in self.sampler.sample())
-            losses = self.task.train_step(mr, ct)
+            mr, target = (t.to(self.dist.device, non_blocking=True) for t in self.sampler.sample())
+            losses = self.task.train_step(mr, target, iteration=iteration)
             for sched in self.schedulers.values():
                 sched.step()
             for k, v in losses.items():

@@ -58,7 +58,7 @@ class Pix2PixTask:
                         "of inference windows will differ from those seen in training", training["patch_size"],
                         config["inference"]["roi_size"])
 
-    def train_step(self, mr: torch.Tensor, ct: torch.Tensor) -> dict[str, float]:
+    def train_step(self, mr: torch.Tensor, ct: torch.Tensor, iteration: int = 0) -> dict[str, float]:
         generator, discriminator = self.nets["generator"], self.nets["discriminator"]
         fake = generator(mr)
 
@@ -87,7 +87,7 @@ class Pix2PixTask:
         generator = unwrap(self.nets["generator"])
         generator.eval()
         try:
-            return Pix2PixPipeline(generator, self.config, self.device).predict(case)
+            return Pix2PixPipeline(generator, self.config, self.device).predict(case.inputs)
         finally:
             generator.train()
 
