@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 from pathlib import Path
 
 import torch
@@ -18,6 +19,8 @@ from model.errors import WeightsError
 
 CONFIG = "config.json"
 MANIFEST = "manifest.sha256"
+# Weights are safetensors; torch checkpoints (e.g. trained with monai-generative) load too.
+TORCH_SUFFIXES = {".pt", ".pth"}
 
 
 def sha256(path: Path) -> str:
@@ -89,16 +92,52 @@ def save_weights(module: torch.nn.Module, path: Path) -> None:
 
 
 def load_weights(module: torch.nn.Module, path: Path) -> torch.nn.Module:
-    """Load a safetensors state dict into ``module``; any mismatch names the file."""
+    """Load a state dict (safetensors, or a torch checkpoint) into ``module``; any mismatch names the file.
+
+    Networks that had other parameter names in monai-generative (AutoencoderKL,
+    DiffusionModelUNet, ControlNet) accept those names too.
+    """
+    path = Path(path)
     try:
-        state = load_file(str(path))
+        if path.suffix in TORCH_SUFFIXES:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = state.get("state_dict", state)
+        else:
+            state = load_file(str(path))
     except FileNotFoundError:
         raise WeightsError(path, "missing") from None
-    except (SafetensorError, OSError) as err:
+    except (SafetensorError, OSError, RuntimeError, pickle.UnpicklingError) as err:
         raise WeightsError(path, f"cannot read weights ({err})") from None
     try:
-        module.load_state_dict(state, strict=True)
-    except RuntimeError as err:
+        if set(state) != set(module.state_dict()) and hasattr(module, "load_old_state_dict"):
+            load_old_state_dict(module, state)  # a MONAI generative network: accept monai-generative names
+        else:
+            module.load_state_dict(state, strict=True)
+    except (RuntimeError, KeyError) as err:
         first = str(err).strip().splitlines()
         raise WeightsError(path, f"weights do not fit the network in {CONFIG}: {' '.join(first[:2])}") from None
     return module
+
+
+# monai-generative name -> MONAI core name, tried in turn for every parameter a core network expects.
+OLD_NAMES = ((".attn.to_q.", ".to_q."), (".attn.to_k.", ".to_k."), (".attn.to_v.", ".to_v."),
+             (".attn.out_proj.", ".proj_attn."), (".out_proj.", ".to_out.0."), (".postconv.", ".conv."))
+
+
+def load_old_state_dict(module: torch.nn.Module, state: dict) -> None:
+    """Weights saved with the archived monai-generative package (old parameter names) into a MONAI core
+    AutoencoderKL, DiffusionModelUNet or ControlNet. Every parameter must be found, and every old one used.
+
+    (The core networks' own ``load_old_state_dict`` covers the same renames, but not the self-attention
+    blocks of a ControlNet, and it fills what it cannot find with defaults instead of failing.)
+    """
+    new_state, unused = {}, dict(state)
+    for key in module.state_dict():
+        candidates = [key] + [key.replace(new, old) for new, old in OLD_NAMES if new in key]
+        found = next((c for c in candidates if c in unused), None)
+        if found is None:
+            raise KeyError(f"no parameter for {key!r} (tried {', '.join(candidates)})")
+        new_state[key] = unused.pop(found)
+    if unused:
+        raise KeyError(f"parameters the network does not have: {', '.join(sorted(unused)[:3])}")
+    module.load_state_dict(new_state, strict=True)

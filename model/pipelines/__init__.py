@@ -26,9 +26,10 @@ class CaseInput:
 
 
 def pipeline_classes() -> dict:
+    from model.pipelines.ldm import LatentDiffusionPipeline
     from model.pipelines.pix2pix import Pix2PixPipeline
 
-    return {Pix2PixPipeline.name: Pix2PixPipeline}
+    return {p.name: p for p in (Pix2PixPipeline, LatentDiffusionPipeline)}
 
 
 def load_pipeline(entry: ModelEntry, device: torch.device):

@@ -1,0 +1,115 @@
+"""Brain: latent diffusion steered by the MR through a ControlNet.
+
+The MR is cropped to the head, fitted to the model grid and fed at full grid
+resolution to the ControlNet, whose conditioning embedding brings it down to the
+latent grid. DDIM sampling (``clip_sample=False``) from seeded noise gives a
+latent; the autoencoder decodes it to CT, which is mapped back onto the MR's own
+voxels. Same seed, same device: the same sCT.
+"""
+from __future__ import annotations
+
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from model.errors import WeightsError
+from model.headgrid import GridFit, from_grid, plan_fit, to_grid
+from model.intensity import DEFAULT_MR_PERCENTILES, normalise_mr, unit_to_ct
+from model.latent import (build_autoencoder, build_controlnet, build_ddim, build_unet, check_shapes, decode_windows,
+                          latent_shape)
+from model.weights import CONFIG, load_weights
+
+
+def fit_case(case, config: dict) -> GridFit:
+    grid = config["grid"]
+    return plan_fit(case.body, case.mr_image.GetSpacing(), grid["size"], grid["spacing_mm"])
+
+
+def scale_factor(config: dict, path: Path) -> float:
+    value = config.get("latent", {}).get("scale_factor")
+    if not isinstance(value, (int, float)) or not value > 0:
+        raise WeightsError(path, "needs latent.scale_factor (1/std of the training latents), written by the diffusion training")
+    return float(value)
+
+
+class LatentDiffusionPipeline:
+    name = "ldm"
+
+    def __init__(self, autoencoder, unet, controlnet, config: dict, device: torch.device):
+        self.autoencoder = autoencoder.to(device).eval()
+        self.unet = unet.to(device).eval()
+        self.controlnet = controlnet.to(device).eval()
+        self.config = config
+        self.device = device
+        self.scale = scale_factor(config, Path(CONFIG))
+        self.percentiles = tuple(config.get("preprocessing", {}).get("mr_percentiles", DEFAULT_MR_PERCENTILES))
+        sampler = config.get("sampler", {})
+        self.steps = int(sampler.get("steps", 50))
+        self.seed = int(sampler.get("seed", 0))
+        self.samples = int(sampler.get("samples", 1))
+        self.conditioning_scale = float(sampler.get("conditioning_scale", 1.0))
+        self.amp = device.type == "cuda" and bool(sampler.get("amp", True))
+
+    @classmethod
+    def from_folder(cls, folder: Path, config: dict, device: torch.device) -> "LatentDiffusionPipeline":
+        check_shapes(config, folder / CONFIG)
+        scale_factor(config, folder / CONFIG)
+        nets = {"autoencoder": build_autoencoder(config), "unet": build_unet(config), "controlnet": build_controlnet(config)}
+        for key, net in nets.items():
+            load_weights(net, folder / config["weights"][key])
+        return cls(**nets, config=config, device=device)
+
+    def _autocast(self):
+        return torch.autocast("cuda", dtype=torch.float16) if self.amp else nullcontext()
+
+    @torch.no_grad()
+    def sample_latent(self, mr_grid: torch.Tensor, seed: int) -> torch.Tensor:
+        """DDIM from seeded noise, steered by the MR (1, 1, *grid) through the ControlNet."""
+        scheduler = build_ddim(self.config)
+        scheduler.set_timesteps(self.steps)
+        generator = torch.Generator().manual_seed(seed)  # drawn on the CPU: the same noise on every device
+        x = torch.randn((1, *latent_shape(self.config)), generator=generator).to(self.device)
+        mr_grid = mr_grid.to(self.device)
+        for t in scheduler.timesteps:
+            timestep = torch.full((1,), int(t), device=self.device, dtype=torch.long)
+            with self._autocast():
+                down, mid = self.controlnet(x, timestep, controlnet_cond=mr_grid, conditioning_scale=self.conditioning_scale)
+                prediction = self.unet(x, timestep, down_block_additional_residuals=down, mid_block_additional_residual=mid)
+            x, _ = scheduler.step(prediction.float(), int(t), x)
+        return x
+
+    @torch.no_grad()
+    def decode(self, latent: torch.Tensor) -> np.ndarray:
+        """Latent (scaled) -> CT in [-1, 1] on the grid."""
+        with self._autocast():
+            unit = decode_windows(self.autoencoder, latent / self.scale, self.config)
+        return unit.float().clamp(-1, 1)[0, 0].cpu().numpy()
+
+    def mr_on_grid(self, case) -> tuple[GridFit, np.ndarray]:
+        fit = fit_case(case, self.config)
+        mr_unit = normalise_mr(case.mr, case.body, self.percentiles)
+        return fit, to_grid(mr_unit, fit, -1.0)
+
+    def predict_samples(self, case, samples: int | None = None, seed: int | None = None) -> list[np.ndarray]:
+        """One HU volume on the MR's grid per sample (seeds seed, seed + 1, ...)."""
+        fit, mr_grid = self.mr_on_grid(case)
+        mr = torch.from_numpy(mr_grid)[None, None]
+        seed = self.seed if seed is None else seed
+        out = []
+        for k in range(self.samples if samples is None else samples):
+            unit = self.decode(self.sample_latent(mr, seed + k))
+            out.append(unit_to_ct(from_grid(unit, fit, -1.0)))
+        return out
+
+    def predict(self, case) -> np.ndarray:
+        """HU (float32) on the MR's grid: the mean of ``sampler.samples`` samples (1 by default)."""
+        volumes = self.predict_samples(case)
+        return volumes[0] if len(volumes) == 1 else np.mean(volumes, axis=0, dtype=np.float32)
+
+    def predict_with_uncertainty(self, case, samples: int) -> tuple[np.ndarray, np.ndarray]:
+        """Mean HU and the per-voxel standard deviation over ``samples`` seeds."""
+        volumes = np.stack(self.predict_samples(case, samples))
+        return volumes.mean(0, dtype=np.float32), volumes.std(0, dtype=np.float32)
+
