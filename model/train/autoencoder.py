@@ -1,0 +1,121 @@
+"""Brain stage 1: the KL autoencoder (MONAI ``AutoencoderKL``) that compresses CT to a latent.
+
+Loss = L1 + perceptual (3-D MedicalNet backbone from a local cache; weight 0
+switches it off) + KL, plus a least-squares patch adversarial term after a
+warm-up. Trained on CT patches cut from the model grid (CT scaled to [-1, 1]).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from monai.losses import PatchAdversarialLoss
+from monai.networks.nets import PatchDiscriminator
+
+from model.errors import InputError
+from model.headgrid import from_grid, to_grid
+from model.intensity import unit_to_ct
+from model.latent import build_autoencoder, check_shapes, decode_windows, encode_windows
+from model.perceptual import PerceptualLoss3D, load_backbone
+from model.pipelines.ldm import fit_case
+from model.train.brain import on_grid
+from model.train.data import PatchSampler
+from model.train.harness import training_section, unwrap
+from model.train.pix2pix import set_requires_grad
+from model.weights import save_weights
+
+AUTOENCODER_FILE = "autoencoder.safetensors"
+
+
+def kl_divergence(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, sigma) || N(0, 1)), summed over the latent, averaged over the batch."""
+    kl = 0.5 * (mu.pow(2) + sigma.pow(2) - torch.log(sigma.pow(2) + 1e-12) - 1.0)
+    return kl.flatten(1).sum(1).mean()
+
+
+class AutoencoderTask:
+    name = "autoencoder"
+    staged = True
+
+    def __init__(self, config: dict, device: torch.device, previous: Path | None = None):
+        if previous is not None:
+            raise InputError(previous, "the autoencoder is the first brain stage; it takes no --previous")
+        check_shapes(config, Path("config"))
+        self.config = config
+        self.device = device
+        self.training = training_section(config, type(self))
+        d = config["networks"]["discriminator"]
+        self.nets = {
+            "autoencoder": build_autoencoder(config).to(device),
+            "discriminator": PatchDiscriminator(spatial_dims=3, in_channels=1, out_channels=1, channels=d.get("channels", 32),
+                                                num_layers_d=d.get("num_layers_d", 3), norm=d.get("norm", "INSTANCE")).to(device),
+        }
+        lr = float(self.training.get("lr", 1e-4))
+        self.optimizers = {
+            "autoencoder": torch.optim.Adam(self.nets["autoencoder"].parameters(), lr=lr),
+            "discriminator": torch.optim.Adam(self.nets["discriminator"].parameters(), lr=float(self.training.get("lr_discriminator", lr))),
+        }
+        w = self.training["losses"]
+        self.w_perceptual = float(w.get("perceptual_weight", 0.0))
+        self.w_kl = float(w.get("kl_weight", 1e-6))
+        self.w_adv = float(w.get("adversarial_weight", 0.01))
+        self.adv_start = int(w.get("adversarial_warmup", 0))
+        self.perceptual = None
+        if self.w_perceptual > 0:
+            self.perceptual = PerceptualLoss3D(load_backbone(Path(w["perceptual_cache_dir"]), w["perceptual_network"])).to(device)
+        self.adversarial = PatchAdversarialLoss(criterion="least_squares")
+
+    def sampler(self, cases, rng: np.random.Generator) -> PatchSampler:
+        fitted = [on_grid(c, self.config)[0] for c in cases]
+        return PatchSampler(fitted, self.training["patch_size"], rng, bool(self.training.get("flip_lr", False)))
+
+    def train_step(self, mr: torch.Tensor, ct: torch.Tensor, iteration: int = 0) -> dict[str, float]:
+        autoencoder, discriminator = self.nets["autoencoder"], self.nets["discriminator"]
+        adversarial = self.w_adv > 0 and iteration > self.adv_start
+        recon, mu, sigma = autoencoder(ct)
+        l1 = torch.nn.functional.l1_loss(recon, ct)
+        kl = kl_divergence(mu, sigma)
+        loss = l1 + self.w_kl * kl
+        losses = {"l1": l1.item(), "kl": kl.item()}
+        if self.perceptual is not None:
+            perceptual = self.perceptual(recon, ct)
+            loss = loss + self.w_perceptual * perceptual
+            losses["perceptual"] = perceptual.item()
+        if adversarial:
+            set_requires_grad(discriminator, False)
+            adv = self.adversarial(unwrap(discriminator)(recon)[-1], target_is_real=True, for_discriminator=False)
+            loss = loss + self.w_adv * adv
+            losses["adv_g"] = adv.item()
+        self.optimizers["autoencoder"].zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizers["autoencoder"].step()
+        if adversarial:
+            set_requires_grad(discriminator, True)
+            real, fake = discriminator(torch.cat([ct, recon.detach()], 0))[-1].chunk(2)
+            loss_d = 0.5 * (self.adversarial(real, target_is_real=True, for_discriminator=True)
+                            + self.adversarial(fake, target_is_real=False, for_discriminator=True))
+            self.optimizers["discriminator"].zero_grad(set_to_none=True)
+            loss_d.backward()
+            self.optimizers["discriminator"].step()
+            losses["adv_d"] = loss_d.item()
+        return losses
+
+    @torch.no_grad()
+    def predict_case(self, case) -> np.ndarray:
+        """Validation: the case's CT encoded and decoded on the grid as the sampler does (the autoencoder's
+        ceiling for the sCT)."""
+        autoencoder = unwrap(self.nets["autoencoder"])
+        autoencoder.eval()
+        try:
+            fit = fit_case(case.inputs, self.config)
+            ct = torch.from_numpy(to_grid(case.ct_unit, fit, -1.0))[None, None].to(self.device)
+            mu, _ = encode_windows(autoencoder, ct, self.config)
+            unit = decode_windows(autoencoder, mu, self.config).clamp(-1, 1)[0, 0].cpu().numpy()
+            return unit_to_ct(from_grid(unit, fit, -1.0))
+        finally:
+            autoencoder.train()
+
+    def export(self, folder: Path) -> dict[str, str]:
+        save_weights(unwrap(self.nets["autoencoder"]), folder / AUTOENCODER_FILE)
+        return {"autoencoder": AUTOENCODER_FILE}

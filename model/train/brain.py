@@ -1,0 +1,61 @@
+"""What the brain stages share: training cases on the model grid and the previous stage's model folder."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from model.errors import InputError, WeightsError
+from model.headgrid import GridFit, to_grid
+from model.pipelines.ldm import fit_case
+from model.train.data import MAX_CENTRES, TrainingCase
+from model.weights import CONFIG, load_weights, read_config, verify_manifest
+
+
+def on_grid(case: TrainingCase, config: dict, seed: int = 0) -> tuple[TrainingCase, GridFit]:
+    """The case's MR and CT fitted to the model grid; patch centres anywhere in the fitted head box
+    (patches then mix head and air like the whole grid the networks run on at inference)."""
+    fit = fit_case(case.inputs, config)
+    box = np.zeros(fit.grid, dtype=bool)
+    box[fit.grid_box()] = True
+    centres = np.argwhere(box)
+    if len(centres) > MAX_CENTRES:
+        centres = centres[np.random.default_rng(seed).choice(len(centres), MAX_CENTRES, replace=False)]
+    fitted = dataclasses.replace(case, mr_unit=to_grid(case.mr_unit, fit, -1.0), ct_unit=to_grid(case.ct_unit, fit, -1.0),
+                                 centres=centres)
+    return fitted, fit
+
+
+# Sections of the config a later stage must share with the stage it starts from.
+SHARED = {"grid": ("grid",), "autoencoder": ("networks", "autoencoder"), "unet": ("networks", "unet"),
+          "scheduler": ("scheduler",), "preprocessing": ("preprocessing",)}
+
+
+def _get(config: dict, keys: tuple[str, ...]):
+    for key in keys:
+        config = config.get(key, {}) if isinstance(config, dict) else {}
+    return config
+
+
+class PreviousStage:
+    """A verified model folder exported by an earlier stage, whose config must agree with this one's."""
+
+    def __init__(self, folder: Path | None, config: dict, stage: str, needs: tuple[str, ...]):
+        if folder is None:
+            raise InputError(Path("--previous"), f"the {stage} stage starts from the previous stage's model folder: "
+                                                 f"pass --previous <run>/model")
+        self.folder = Path(folder)
+        self.config = read_config(self.folder)
+        weights = self.config.get("weights", {})
+        missing = [n for n in needs if n not in weights]
+        if missing:
+            raise WeightsError(self.folder / CONFIG, f"has no {', '.join(missing)} weights: is it the right stage's model folder?")
+        verify_manifest(self.folder, required=(CONFIG, *(weights[n] for n in needs)))
+        for name, keys in SHARED.items():
+            if _get(self.config, keys) != _get(config, keys):
+                raise InputError(self.folder / CONFIG, f"its {'.'.join(keys)} differs from the config's: train every stage "
+                                                       "with the same config")
+
+    def load(self, name: str, net):
+        return load_weights(net, self.folder / self.config["weights"][name])

@@ -1,0 +1,203 @@
+"""Brain stages 2 and 3, both trained on the frozen autoencoder's latents with DDPM noise.
+
+2. ``diffusion``: a ``DiffusionModelUNet`` learns the distribution of CT latents
+   (scaled by 1/std of the training latents, computed once and kept with the
+   checkpoint and the exported config).
+3. ``controlnet``: a ``ControlNet`` initialised from that UNet learns to steer it
+   with the MR, which enters at full grid resolution; the UNet stays frozen.
+
+Latents of every training case (and of its left-right mirror image, when
+``flip_lr``) are encoded once; each step draws z = mu + sigma * eps from them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from monai.networks.utils import copy_model_state
+
+from model.headgrid import from_grid, to_grid
+from model.intensity import unit_to_ct
+from model.latent import (build_autoencoder, build_controlnet, build_ddpm, build_unet, check_shapes, decode_windows,
+                          diffusion_target, encode_windows)
+from model.pipelines.ldm import LatentDiffusionPipeline, fit_case, scale_factor
+from model.train.brain import PreviousStage, on_grid
+from model.train.harness import training_section, unwrap
+from model.weights import CONFIG, save_weights
+
+FILES = {"autoencoder": "autoencoder.safetensors", "unet": "unet.safetensors", "controlnet": "controlnet.safetensors"}
+# The scale factor is estimated from this many draws per training latent (fixed seed: every process agrees).
+SCALE_DRAWS = 4
+
+
+def freeze(net: torch.nn.Module) -> torch.nn.Module:
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net.eval()
+
+
+class LatentSampler:
+    """Random (MR on the grid, latent draw) pairs; mirrored pairs when flipping is on."""
+
+    def __init__(self, items: list[dict], rng: np.random.Generator):
+        self.items = items
+        self.rng = rng
+
+    def sample(self) -> tuple[torch.Tensor, torch.Tensor]:
+        item = self.items[self.rng.integers(len(self.items))]
+        mr, mu, sigma = item["mr"], item["mu"], item["sigma"]
+        return mr, mu + sigma * torch.randn_like(mu)
+
+
+class _LatentStage:
+    staged = True
+    needs: tuple[str, ...] = ()
+
+    def __init__(self, config: dict, device: torch.device, previous: Path | None = None):
+        check_shapes(config, Path("config"))
+        self.previous = PreviousStage(previous, config, self.name, self.needs)
+        self.config = config
+        self.device = device
+        self.training = training_section(config, type(self))
+        self.autoencoder = freeze(self.previous.load("autoencoder", build_autoencoder(config)).to(device))
+        self.scheduler = build_ddpm(config)
+        self.scale = None
+
+    @torch.no_grad()
+    def _encode(self, ct_grid: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        image = torch.from_numpy(np.ascontiguousarray(ct_grid))[None, None].to(self.device)
+        mu, sigma = encode_windows(self.autoencoder, image, self.config)
+        return mu.cpu(), sigma.cpu()
+
+    def sampler(self, cases, rng: np.random.Generator) -> LatentSampler:
+        items = []
+        flips = (False, True) if self.training.get("flip_lr", False) else (False,)
+        for case in cases:
+            fitted, _ = on_grid(case, self.config)
+            for flip in flips:
+                mr, ct = (np.ascontiguousarray(a[..., ::-1] if flip else a) for a in (fitted.mr_unit, fitted.ct_unit))
+                mu, sigma = self._encode(ct)
+                items.append({"mr": torch.from_numpy(mr)[None, None], "mu": mu, "sigma": sigma, "flip": flip})
+        if self.scale is None:
+            self.scale = self._scale_factor(items)
+        return LatentSampler(items, rng)
+
+    def _scale_factor(self, items: list[dict]) -> float:
+        raise NotImplementedError
+
+    def _noised(self, latents: torch.Tensor):
+        noise = torch.randn_like(latents)
+        t = torch.randint(0, self.scheduler.num_train_timesteps, (latents.shape[0],), device=latents.device)
+        return self.scheduler.add_noise(latents, noise, t), t, diffusion_target(self.scheduler, latents, noise, t)
+
+    def _step(self, name: str, loss: torch.Tensor) -> dict[str, float]:
+        self.optimizers[name].zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizers[name].step()
+        return {"mse": loss.item()}
+
+    def extra_state(self) -> dict:
+        return {"scale_factor": self.scale}
+
+    def load_extra_state(self, state: dict) -> None:
+        if state.get("scale_factor") is not None:
+            self.scale = float(state["scale_factor"])
+
+    def exported_settings(self) -> dict:
+        return {"latent": {"scale_factor": self.scale}}
+
+
+class DiffusionTask(_LatentStage):
+    name = "diffusion"
+    needs = ("autoencoder",)
+
+    def __init__(self, config: dict, device: torch.device, previous: Path | None = None):
+        super().__init__(config, device, previous)
+        self.nets = {"unet": build_unet(config).to(device)}
+        self.optimizers = {"unet": torch.optim.Adam(self.nets["unet"].parameters(), lr=float(self.training.get("lr", 1e-4)))}
+
+    def _scale_factor(self, items: list[dict]) -> float:
+        """1 / std of latent draws of the (unmirrored) training cases, as the LDM recipe prescribes."""
+        generator = torch.Generator().manual_seed(0)
+        draws = [i["mu"] + i["sigma"] * torch.randn(i["mu"].shape, generator=generator)
+                 for i in items if not i["flip"] for _ in range(SCALE_DRAWS)]
+        return float(1.0 / torch.cat([d.flatten() for d in draws]).std())
+
+    def train_step(self, mr: torch.Tensor, latents: torch.Tensor, iteration: int = 0) -> dict[str, float]:
+        x, t, target = self._noised(latents * self.scale)
+        return self._step("unet", torch.nn.functional.mse_loss(self.nets["unet"](x, t).float(), target))
+
+    @torch.no_grad()
+    def predict_case(self, case) -> np.ndarray:
+        """Validation: the case's CT latent noised to ``validation_timestep`` (fixed noise), denoised in one
+        prediction of x0 and decoded - how well the UNet knows CT latents, in HU."""
+        unet = unwrap(self.nets["unet"]).eval()
+        try:
+            fit = fit_case(case.inputs, self.config)
+            mu, _ = self._encode(to_grid(case.ct_unit, fit, -1.0))
+            z = mu.to(self.device) * self.scale
+            t = int(self.training.get("validation_timestep", 300))
+            noise = torch.randn(z.shape, generator=torch.Generator().manual_seed(0)).to(self.device)
+            timestep = torch.full((1,), t, device=self.device, dtype=torch.long)
+            x = self.scheduler.add_noise(z, noise, timestep)
+            x0 = predicted_x0(self.scheduler, unet(x, timestep), x, t)
+            unit = decode_windows(self.autoencoder, x0 / self.scale, self.config).clamp(-1, 1)[0, 0].cpu().numpy()
+            return unit_to_ct(from_grid(unit, fit, -1.0))
+        finally:
+            unet.train()
+
+    def export(self, folder: Path) -> dict[str, str]:
+        save_weights(self.autoencoder, folder / FILES["autoencoder"])
+        save_weights(unwrap(self.nets["unet"]), folder / FILES["unet"])
+        return {"autoencoder": FILES["autoencoder"], "unet": FILES["unet"]}
+
+
+def predicted_x0(scheduler, prediction: torch.Tensor, x: torch.Tensor, t: int) -> torch.Tensor:
+    alpha = scheduler.alphas_cumprod[t].to(x.device)
+    kind = scheduler.prediction_type
+    if kind == "epsilon":
+        return (x - (1 - alpha).sqrt() * prediction) / alpha.sqrt()
+    if kind == "v_prediction":
+        return alpha.sqrt() * x - (1 - alpha).sqrt() * prediction
+    return prediction
+
+
+class ControlNetTask(_LatentStage):
+    name = "controlnet"
+    needs = ("autoencoder", "unet")
+
+    def __init__(self, config: dict, device: torch.device, previous: Path | None = None):
+        super().__init__(config, device, previous)
+        self.scale = scale_factor(self.previous.config, self.previous.folder / CONFIG)
+        self.unet = freeze(self.previous.load("unet", build_unet(config)).to(device))
+        controlnet = build_controlnet(config)
+        copy_model_state(controlnet, self.unet.state_dict())  # start as a copy of the trained UNet
+        self.nets = {"controlnet": controlnet.to(device)}
+        self.optimizers = {"controlnet": torch.optim.Adam(controlnet.parameters(), lr=float(self.training.get("lr", 1e-4)))}
+
+    def train_step(self, mr: torch.Tensor, latents: torch.Tensor, iteration: int = 0) -> dict[str, float]:
+        x, t, target = self._noised(latents * self.scale)
+        down, mid = self.nets["controlnet"](x, t, controlnet_cond=mr)
+        prediction = self.unet(x, t, down_block_additional_residuals=down, mid_block_additional_residual=mid)
+        return self._step("controlnet", torch.nn.functional.mse_loss(prediction.float(), target))
+
+    def pipeline(self) -> LatentDiffusionPipeline:
+        config = {**self.config, **self.exported_settings()}
+        return LatentDiffusionPipeline(self.autoencoder, self.unet, unwrap(self.nets["controlnet"]), config, self.device)
+
+    def predict_case(self, case) -> np.ndarray:
+        """Validation: the sampler exactly as the container runs it."""
+        controlnet = unwrap(self.nets["controlnet"])
+        try:
+            return self.pipeline().predict(case.inputs)
+        finally:
+            controlnet.train()
+            self.unet.eval()
+            self.autoencoder.eval()
+
+    def export(self, folder: Path) -> dict[str, str]:
+        save_weights(self.autoencoder, folder / FILES["autoencoder"])
+        save_weights(self.unet, folder / FILES["unet"])
+        save_weights(unwrap(self.nets["controlnet"]), folder / FILES["controlnet"])
+        return dict(FILES)
