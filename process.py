@@ -1,6 +1,7 @@
 """Container entry point: MR in, synthetic CT out (SynthRAD2023 Task 1).
 
     python process.py [--input /input] [--output /output] [--weights DIR] [--device auto|cpu|cuda]
+                      [--uncertainty-samples N]
 """
 from __future__ import annotations
 
@@ -20,9 +21,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=Path("/output"))
     parser.add_argument("--weights", type=Path, default=BUNDLED_WEIGHTS)
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    parser.add_argument("--uncertainty-samples", type=int, default=0, metavar="N",
+                        help="brain: average N >= 2 samples and also write their per-voxel standard deviation "
+                             "(images/synthetic-ct-uncertainty/); off by default")
     args = parser.parse_args(argv)
     setup_logging()
-    return exit_code(lambda: run(args.input, args.output, args.weights, args.device))
+    return exit_code(lambda: run(args.input, args.output, args.weights, args.device, args.uncertainty_samples))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import SimpleITK as sitk
 import torch
 
 from model.errors import InputError
@@ -31,6 +32,7 @@ log = logging.getLogger("process")
 MRI_DIR = Path("images/mri")
 BODY_DIR = Path("images/body")
 SCT_DIR = Path("images/synthetic-ct")
+UNCERTAINTY_DIR = Path("images/synthetic-ct-uncertainty")  # only with --uncertainty-samples
 REGION_FILE = "region.json"
 RESULTS_FILE = "results.json"
 # results.json names the files as the platform sees them, whatever the local folders.
@@ -106,12 +108,13 @@ def peak_memory(device: torch.device) -> str:
     return text
 
 
-def result_entry(paths: CasePaths, input_dir: Path) -> dict:
+def result_entry(paths: CasePaths, input_dir: Path, uncertainty: bool = False) -> dict:
     def platform(path: Path, root: Path, platform_root: Path) -> str:
         return str(platform_root / path.relative_to(root))
 
     return {
-        "outputs": [{"type": "metaio_image", "filename": str(PLATFORM_OUTPUT / SCT_DIR / paths.mr.name)}],
+        "outputs": [{"type": "metaio_image", "filename": str(PLATFORM_OUTPUT / folder / paths.mr.name)}
+                    for folder in ((SCT_DIR, UNCERTAINTY_DIR) if uncertainty else (SCT_DIR,))],
         "inputs": [
             {"type": "metaio_image", "filename": platform(paths.mr, input_dir, PLATFORM_INPUT)},
             {"type": "metaio_image", "filename": platform(paths.mask, input_dir, PLATFORM_INPUT)},
@@ -121,8 +124,13 @@ def result_entry(paths: CasePaths, input_dir: Path) -> dict:
     }
 
 
-def run(input_dir: Path, output_dir: Path, weights_dir: Path, device_name: str = "auto") -> list[dict]:
-    """Process every case of ``input_dir``; returns the results.json entries."""
+def run(input_dir: Path, output_dir: Path, weights_dir: Path, device_name: str = "auto",
+        uncertainty_samples: int = 0) -> list[dict]:
+    """Process every case of ``input_dir``; returns the results.json entries.
+
+    ``uncertainty_samples`` >= 2 (sampling pipelines only): the sCT is the mean of that many samples
+    (seeds seed .. seed + N - 1) and their per-voxel standard deviation (HU, float32) is written too.
+    """
     input_dir, output_dir = Path(input_dir), Path(output_dir)
     device = choose_device(device_name)
     region = read_region(input_dir)
@@ -131,6 +139,9 @@ def run(input_dir: Path, output_dir: Path, weights_dir: Path, device_name: str =
         raise InputError(input_dir / REGION_FILE, f"no model for region {region!r} (available: {', '.join(available_regions(weights_dir)) or 'none'})")
     cases = pair_cases(input_dir)
     pipeline = load_pipeline(entry, device)
+    if uncertainty_samples and (uncertainty_samples < 2 or not hasattr(pipeline, "predict_with_uncertainty")):
+        raise InputError("--uncertainty-samples", f"needs at least 2 samples and a sampling pipeline "
+                                                  f"({entry.region} uses {entry.pipeline})")
 
     output_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=output_dir))
@@ -142,11 +153,15 @@ def run(input_dir: Path, output_dir: Path, weights_dir: Path, device_name: str =
                 torch.cuda.reset_peak_memory_stats(device)
             case = load_case(paths)
             try:
-                hu = pipeline.predict(case)
+                if uncertainty_samples:
+                    hu, std = pipeline.predict_with_uncertainty(case, uncertainty_samples)
+                    write_image(std_image(std, case), staging / UNCERTAINTY_DIR / paths.mr.name)
+                else:
+                    hu = pipeline.predict(case)
             except FlatMRError as err:
                 raise InputError(paths.mr, str(err)) from None
             write_image(hu_to_sct(hu, case.body, case.mr_image), staging / SCT_DIR / paths.mr.name)
-            results.append(result_entry(paths, input_dir))
+            results.append(result_entry(paths, input_dir, bool(uncertainty_samples)))
             log.info("%s: region %s, pipeline %s, device %s, %.1f s, %s", paths.mr.name, entry.region,
                      entry.pipeline, device, time.perf_counter() - start, peak_memory(device))
         (staging / RESULTS_FILE).write_text(json.dumps(results, indent=2) + "\n")
@@ -154,6 +169,13 @@ def run(input_dir: Path, output_dir: Path, weights_dir: Path, device_name: str =
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return results
+
+
+def std_image(std, case: CaseInput) -> sitk.Image:
+    """The per-voxel standard deviation (HU) on the MR's grid; 0 outside the body."""
+    image = sitk.GetImageFromArray((std * case.body).astype("float32"))
+    image.CopyInformation(case.mr_image)
+    return image
 
 
 def publish(staging: Path, output_dir: Path) -> None:

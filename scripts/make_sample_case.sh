@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# (Re)make test/cases/pelvis: a phantom pelvis case as a container /input folder (seed 909, not a
-# training seed), its ground-truth CT, and the expected output of the bundled weights on it
-# (expected_output.json = results.json, expected/<uuid>.mha = the sCT). Run after changing weights/pelvis.
+# (Re)make a sample case test/cases/<region>: a phantom case as a container /input folder (a seed not
+# used in training), its ground-truth CT, and the expected output of the bundled weights on it
+# (expected_output.json = results.json, expected/<uuid>.mha = the sCT). Run after changing weights/<region>.
+#   scripts/make_sample_case.sh [pelvis|brain] [SEED]   (defaults: pelvis 909; the brain case uses 919)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-case_dir=test/cases/pelvis
+region=${1:-pelvis}
+case $region in
+    pelvis) seed=${2:-909}; prefix=1PX ;;
+    brain) seed=${2:-919}; prefix=1BX ;;
+    *) echo "region must be pelvis or brain" >&2; exit 2 ;;
+esac
+case_dir=test/cases/$region
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-python -m model.phantom --region pelvis --cases 1 --seed 909 --out "$tmp/cases" --layout container
+python -m model.phantom --region "$region" --cases 1 --seed "$seed" --out "$tmp/cases" --layout container
 rm -rf "$case_dir"
 mkdir -p "$(dirname "$case_dir")"
-mv "$tmp/cases/1PX0909" "$case_dir"
+mv "$tmp/cases/$prefix$(printf %04d "$seed")" "$case_dir"
 python process.py --input "$case_dir" --output "$tmp/output" --weights weights --device cpu
 cp "$tmp/output/results.json" "$case_dir/expected_output.json"
 mkdir -p "$case_dir/expected"

@@ -14,7 +14,6 @@ from model.networks import build_generator
 from model.weights import save_weights, write_config, write_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_CASE = ROOT / "test" / "cases" / "pelvis"
 
 TINY_CONFIG = {
     "region": "Pelvis",

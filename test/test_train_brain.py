@@ -1,0 +1,129 @@
+"""The three brain stages through the shared harness, on phantom brain files with tiny real networks."""
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from brain_fixtures import TINY_BRAIN
+from model.phantom import make_case, write_case
+from model.pipelines import load_pipeline
+from model.registry import ModelEntry
+from model.train.__main__ import main as train_main
+from model.train.data import find_cases, load_case
+from model.weights import read_config, verify_manifest
+
+STAGE = {"flip_lr": True, "lr": 1e-3, "val_cases": 1, "val_interval": 2, "checkpoint_interval": 1, "log_interval": 1, "seed": 0}
+CONFIG = {k: v for k, v in TINY_BRAIN.items() if k not in ("weights", "latent", "inference")}
+CONFIG["training"] = {
+    "autoencoder": {**STAGE, "iterations": 2, "patch_size": [16, 16, 16],
+                    "losses": {"kl_weight": 1e-6, "perceptual_weight": 0.0, "adversarial_weight": 0.01, "adversarial_warmup": 1}},
+    "diffusion": {**STAGE, "iterations": 2, "validation_timestep": 300},
+    "controlnet": {**STAGE, "iterations": 2},
+}
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("Task1") / "brain"
+    for seed in (0, 1, 2):
+        write_case(make_case("brain", seed), root, layout="dataset", fmt="mha")
+    return root
+
+
+def write_config(path, config=CONFIG):
+    path.write_text(json.dumps(config))
+    return path
+
+
+def train(task, dataset, config, out, *extra):
+    return train_main([task, "--data", str(dataset), "--config", str(config), "--out", str(out), "--device", "cpu", *extra])
+
+
+@pytest.fixture(scope="module")
+def stages(dataset, tmp_path_factory):
+    """autoencoder -> diffusion -> controlnet, each from the previous stage's model folder."""
+    root = tmp_path_factory.mktemp("brain-run")
+    config = write_config(root / "config.json")
+    assert train("autoencoder", dataset, config, root / "ae") == 0
+    assert train("diffusion", dataset, config, root / "diffusion", "--previous", str(root / "ae" / "model")) == 0
+    assert train("controlnet", dataset, config, root / "controlnet", "--previous", str(root / "diffusion" / "model")) == 0
+    return root
+
+
+def test_each_stage_logs_validates_and_exports(stages):
+    for stage, weights in (("ae", {"autoencoder"}), ("diffusion", {"autoencoder", "unet"}),
+                           ("controlnet", {"autoencoder", "unet", "controlnet"})):
+        out = stages / stage
+        verify_manifest(out / "model")
+        config = read_config(out / "model")
+        assert set(config["weights"]) == weights
+        with open(out / "val_log.csv") as f:
+            rows = list(csv.DictReader(f))
+        assert [r["case"] for r in rows if r["iteration"] == "2"][-1] == "mean"
+        assert all(np.isfinite(float(r["mae"])) for r in rows)
+        assert len(list((out / "previews").glob("*.png"))) == 1
+    provenance = read_config(stages / "controlnet" / "model")["provenance"]
+    assert provenance["previous_stage"] == str(stages / "diffusion" / "model")
+    assert provenance["commands"][0].startswith("python -m model.train controlnet")
+
+
+def test_scale_factor_is_computed_once_and_travels_with_checkpoint_and_weights(stages):
+    scale = read_config(stages / "diffusion" / "model")["latent"]["scale_factor"]
+    assert scale > 0
+    state = torch.load(stages / "diffusion" / "checkpoints" / "last.pt", weights_only=False)
+    assert state["task_state"]["scale_factor"] == scale
+    assert read_config(stages / "controlnet" / "model")["latent"]["scale_factor"] == scale
+
+
+def test_the_unet_stays_frozen_and_the_controlnet_starts_from_it(stages):
+    from safetensors.torch import load_file
+
+    before = load_file(stages / "diffusion" / "model" / "unet.safetensors")
+    after = load_file(stages / "controlnet" / "model" / "unet.safetensors")
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_the_exported_brain_folder_runs_in_the_container_pipeline(stages, dataset):
+    folder = stages / "controlnet" / "model"
+    pipeline = load_pipeline(ModelEntry("Brain", "ldm", folder), torch.device("cpu"))
+    case_id = sorted(find_cases(dataset))[0]
+    case = load_case(case_id, find_cases(dataset)[case_id])
+    hu = pipeline.predict(case.inputs)
+    assert hu.shape == case.ct.shape and np.isfinite(hu).all()
+
+
+def test_diffusion_resume_keeps_the_scale_factor(stages, dataset):
+    out = stages / "diffusion"
+    scale = torch.load(out / "checkpoints" / "last.pt", weights_only=False)["task_state"]["scale_factor"]
+    assert train("diffusion", dataset, stages / "config.json", out, "--previous", str(stages / "ae" / "model"),
+                 "--resume", "--iterations", "3") == 0
+    state = torch.load(out / "checkpoints" / "last.pt", weights_only=False)
+    assert state["iteration"] == 3 and state["task_state"]["scale_factor"] == scale
+
+
+def test_stage_errors_are_one_line(stages, dataset, tmp_path, capsys):
+    def error(*args):
+        assert train(*args) == 1
+        return capsys.readouterr().err.strip().splitlines()[-1]
+
+    config = stages / "config.json"
+    assert "the diffusion stage starts from the previous stage's model folder" in error("diffusion", dataset, config, tmp_path / "a")
+    assert error("controlnet", dataset, config, tmp_path / "b", "--previous", str(stages / "ae" / "model")).endswith(
+        "has no unet weights: is it the right stage's model folder?")
+    assert "takes no --previous" in error("autoencoder", dataset, config, tmp_path / "c", "--previous", str(stages / "ae" / "model"))
+    other = json.loads(json.dumps(CONFIG))
+    other["grid"]["size"] = [32, 16, 16]
+    assert "its grid differs from the config's" in error("diffusion", dataset, write_config(tmp_path / "o.json", other),
+                                                         tmp_path / "d", "--previous", str(stages / "ae" / "model"))
+    other = json.loads(json.dumps(CONFIG))
+    other["training"]["autoencoder"]["losses"].update(perceptual_weight=0.001, perceptual_network="medicalnet_resnet10_23datasets",
+                                                      perceptual_cache_dir=str(tmp_path / "cache"))
+    line = error("autoencoder", dataset, write_config(tmp_path / "p.json", other), tmp_path / "e")
+    assert line.startswith(f"error: {tmp_path / 'cache' / 'resnet_10_23dataset.pth'}: perceptual backbone weights missing")
+    del other["training"]["controlnet"]
+    assert "has no training.controlnet section" in error("controlnet", dataset, write_config(tmp_path / "q.json", other),
+                                                         tmp_path / "f", "--previous", str(stages / "diffusion" / "model"))
