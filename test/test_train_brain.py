@@ -71,6 +71,17 @@ def test_each_stage_logs_validates_and_exports(stages):
     assert provenance["commands"][0].startswith("python -m model.train controlnet")
 
 
+def test_a_loss_that_starts_after_the_warm_up_widens_the_log_and_resume_keeps_it(stages, dataset):
+    out = stages / "ae"
+    with open(out / "train_log.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["adv_g"] for r in rows] == ["", rows[1]["adv_g"]] and float(rows[1]["adv_d"]) > 0
+    assert train("autoencoder", dataset, stages / "config.json", out, "--resume", "--iterations", "3") == 0
+    with open(out / "train_log.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["iteration"]) for r in rows] == [1, 2, 3] and all(None not in r for r in rows)
+
+
 def test_scale_factor_is_computed_once_and_travels_with_checkpoint_and_weights(stages):
     scale = read_config(stages / "diffusion" / "model")["latent"]["scale_factor"]
     assert scale > 0

@@ -370,20 +370,35 @@ def _drop_rows_after(path: Path, iteration: int) -> None:
     """On resume, forget log rows written after the checkpoint (they will be written again)."""
     if not path.exists():
         return
+    header, rows = _read_csv(path)
+    if rows:
+        _write_csv(path, header, [r for r in rows if int(r["iteration"]) <= iteration])
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[dict]]:
     with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows:
-        return
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        reader = csv.DictReader(f)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def _write_csv(path: Path, fields: list[str], rows: list[dict]) -> None:
+    tmp = path.with_name(f".partial-{path.name}")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields, restval="")
         writer.writeheader()
-        writer.writerows(r for r in rows if int(r["iteration"]) <= iteration)
+        writer.writerows(rows)
+    os.replace(tmp, path)
 
 
 def _append_csv(path: Path, rows: list[dict]) -> None:
-    new = not path.exists()
-    with open(path, "a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        if new:
-            writer.writeheader()
-        writer.writerows(rows)
+    """Append rows; a new column (a loss that starts after a warm-up) widens the header, earlier rows blank."""
+    fields = list(rows[0])
+    if not path.exists():
+        _write_csv(path, fields, rows)
+        return
+    header, old = _read_csv(path)
+    if set(fields) <= set(header):
+        with open(path, "a", newline="") as f:
+            csv.DictWriter(f, fieldnames=header, restval="").writerows(rows)
+        return
+    _write_csv(path, header + [k for k in fields if k not in header], old + rows)
