@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 
 from brain_fixtures import TINY_BRAIN
+from conftest import ROOT
 from model.phantom import make_case, write_case
 from model.pipelines import load_pipeline
 from model.registry import ModelEntry
@@ -138,3 +142,15 @@ def test_stage_errors_are_one_line(stages, dataset, tmp_path, capsys):
     del other["training"]["controlnet"]
     assert "has no training.controlnet section" in error("controlnet", dataset, write_config(tmp_path / "q.json", other),
                                                          tmp_path / "f", "--previous", str(stages / "diffusion" / "model"))
+
+
+def test_controlnet_stage_with_two_processes_under_torchrun(stages, dataset, tmp_path):
+    """DDP on the ControlNet (the frozen UNet stays outside it), gloo, 2 CPU processes agreeing at the end."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "model.train",
+           "controlnet", "--data", str(dataset), "--config", str(stages / "config.json"), "--out", str(tmp_path / "run"),
+           "--device", "cpu", "--previous", str(stages / "diffusion" / "model")]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "weights identical on all 2 processes" in done.stderr
+    assert read_config(tmp_path / "run" / "model")["provenance"]["processes"] == 2
