@@ -137,6 +137,17 @@ def diffusion_target(scheduler, latents: torch.Tensor, noise: torch.Tensor, time
     raise ValueError(f"unknown prediction_type {kind!r}")
 
 
+def predicted_x0(scheduler, prediction: torch.Tensor, x: torch.Tensor, t: int) -> torch.Tensor:
+    """The clean latent implied by the UNet's prediction at timestep ``t`` (the inverse of :func:`diffusion_target`)."""
+    alpha = scheduler.alphas_cumprod[t].to(x.device)
+    kind = scheduler.prediction_type
+    if kind == "epsilon":
+        return (x - (1 - alpha).sqrt() * prediction) / alpha.sqrt()
+    if kind == "v_prediction":
+        return alpha.sqrt() * x - (1 - alpha).sqrt() * prediction
+    return prediction
+
+
 def autoencoder_window(config: dict) -> tuple[int, int, int]:
     """The image window the autoencoder runs on: ``inference.autoencoder_window``, else its training patch size."""
     window = config.get("inference", {}).get("autoencoder_window") or config["training"]["autoencoder"]["patch_size"]

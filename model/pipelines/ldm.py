@@ -27,6 +27,13 @@ def fit_case(case, config: dict) -> GridFit:
     return plan_fit(case.body, case.mr_image.GetSpacing(), grid["size"], grid["spacing_mm"])
 
 
+def latent_to_hu(autoencoder, latent: torch.Tensor, fit: GridFit, config: dict) -> np.ndarray:
+    """An (unscaled) latent decoded in autoencoder windows, clamped to [-1, 1], mapped back onto the MR's
+    voxels, in HU: the last step of sampling, and of the brain stages' validations."""
+    unit = decode_windows(autoencoder, latent, config).float().clamp(-1, 1)[0, 0].cpu().numpy()
+    return unit_to_ct(from_grid(unit, fit, -1.0))
+
+
 def scale_factor(config: dict, path: Path) -> float:
     value = config.get("latent", {}).get("scale_factor")
     if not isinstance(value, (int, float)) or not value > 0:
@@ -80,13 +87,6 @@ class LatentDiffusionPipeline:
             x, _ = scheduler.step(prediction.float(), int(t), x)
         return x
 
-    @torch.no_grad()
-    def decode(self, latent: torch.Tensor) -> np.ndarray:
-        """Latent (scaled) -> CT in [-1, 1] on the grid."""
-        with self._autocast():
-            unit = decode_windows(self.autoencoder, latent / self.scale, self.config)
-        return unit.float().clamp(-1, 1)[0, 0].cpu().numpy()
-
     def mr_on_grid(self, case) -> tuple[GridFit, np.ndarray]:
         fit = fit_case(case, self.config)
         mr_unit = normalise_mr(case.mr, case.body, self.percentiles)
@@ -99,8 +99,9 @@ class LatentDiffusionPipeline:
         seed = self.seed if seed is None else seed
         out = []
         for k in range(self.samples if samples is None else samples):
-            unit = self.decode(self.sample_latent(mr, seed + k))
-            out.append(unit_to_ct(from_grid(unit, fit, -1.0)))
+            latent = self.sample_latent(mr, seed + k)
+            with torch.no_grad(), self._autocast():
+                out.append(latent_to_hu(self.autoencoder, latent / self.scale, fit, self.config))
         return out
 
     def predict(self, case) -> np.ndarray:

@@ -14,11 +14,10 @@ from monai.losses import PatchAdversarialLoss
 from monai.networks.nets import PatchDiscriminator
 
 from model.errors import InputError
-from model.headgrid import from_grid, to_grid
-from model.intensity import unit_to_ct
-from model.latent import build_autoencoder, check_shapes, decode_windows, encode_windows
+from model.headgrid import to_grid
+from model.latent import build_autoencoder, check_shapes, encode_windows
 from model.perceptual import PerceptualLoss3D, load_backbone
-from model.pipelines.ldm import fit_case
+from model.pipelines.ldm import fit_case, latent_to_hu
 from model.train.brain import on_grid
 from model.train.data import PatchSampler
 from model.train.harness import training_section, unwrap
@@ -111,8 +110,7 @@ class AutoencoderTask:
             fit = fit_case(case.inputs, self.config)
             ct = torch.from_numpy(to_grid(case.ct_unit, fit, -1.0))[None, None].to(self.device)
             mu, _ = encode_windows(autoencoder, ct, self.config)
-            unit = decode_windows(autoencoder, mu, self.config).clamp(-1, 1)[0, 0].cpu().numpy()
-            return unit_to_ct(from_grid(unit, fit, -1.0))
+            return latent_to_hu(autoencoder, mu, fit, self.config)
         finally:
             autoencoder.train()
 

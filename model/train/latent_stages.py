@@ -17,11 +17,10 @@ import numpy as np
 import torch
 from monai.networks.utils import copy_model_state
 
-from model.headgrid import from_grid, to_grid
-from model.intensity import unit_to_ct
-from model.latent import (build_autoencoder, build_controlnet, build_ddpm, build_unet, check_shapes, decode_windows,
-                          diffusion_target, encode_windows)
-from model.pipelines.ldm import LatentDiffusionPipeline, fit_case, scale_factor
+from model.headgrid import to_grid
+from model.latent import (build_autoencoder, build_controlnet, build_ddpm, build_unet, check_shapes, diffusion_target,
+                          encode_windows, predicted_x0)
+from model.pipelines.ldm import LatentDiffusionPipeline, fit_case, latent_to_hu, scale_factor
 from model.train.brain import PreviousStage, on_grid
 from model.train.harness import training_section, unwrap
 from model.weights import CONFIG, save_weights
@@ -142,8 +141,7 @@ class DiffusionTask(_LatentStage):
             timestep = torch.full((1,), t, device=self.device, dtype=torch.long)
             x = self.scheduler.add_noise(z, noise, timestep)
             x0 = predicted_x0(self.scheduler, unet(x, timestep), x, t)
-            unit = decode_windows(self.autoencoder, x0 / self.scale, self.config).clamp(-1, 1)[0, 0].cpu().numpy()
-            return unit_to_ct(from_grid(unit, fit, -1.0))
+            return latent_to_hu(self.autoencoder, x0 / self.scale, fit, self.config)
         finally:
             unet.train()
 
@@ -151,16 +149,6 @@ class DiffusionTask(_LatentStage):
         save_weights(self.autoencoder, folder / FILES["autoencoder"])
         save_weights(unwrap(self.nets["unet"]), folder / FILES["unet"])
         return {"autoencoder": FILES["autoencoder"], "unet": FILES["unet"]}
-
-
-def predicted_x0(scheduler, prediction: torch.Tensor, x: torch.Tensor, t: int) -> torch.Tensor:
-    alpha = scheduler.alphas_cumprod[t].to(x.device)
-    kind = scheduler.prediction_type
-    if kind == "epsilon":
-        return (x - (1 - alpha).sqrt() * prediction) / alpha.sqrt()
-    if kind == "v_prediction":
-        return alpha.sqrt() * x - (1 - alpha).sqrt() * prediction
-    return prediction
 
 
 class ControlNetTask(_LatentStage):
