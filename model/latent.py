@@ -60,6 +60,10 @@ def check_shapes(config: dict, path: Path) -> None:
     window = list(autoencoder_window(config))
     if len(window) != 3 or any(w % ae for w in window):
         raise WeightsError(path, f"autoencoder window {window} must be 3 numbers divisible by the autoencoder's downsampling {ae}")
+    steps = [int(w * (1 - autoencoder_overlap(config))) for w in window]
+    if any(s < 1 or s % ae for s in steps):
+        raise WeightsError(path, f"autoencoder window {window} with overlap {autoencoder_overlap(config)} steps by {steps}: "
+                                 f"the steps must be positive multiples of the autoencoder's downsampling {ae}")
     embedding = config["networks"].get("controlnet", {}).get("conditioning_embedding_num_channels")
     if embedding is not None and 2 ** _levels(embedding) != ae:
         raise WeightsError(path, f"the ControlNet's conditioning embedding {list(embedding)} downsamples by "

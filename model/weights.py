@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from model.errors import WeightsError
@@ -101,13 +99,15 @@ def load_weights(module: torch.nn.Module, path: Path) -> torch.nn.Module:
     try:
         if path.suffix in TORCH_SUFFIXES:
             state = torch.load(path, map_location="cpu", weights_only=True)
-            state = state.get("state_dict", state)
+            state = state.get("state_dict", state) if isinstance(state, dict) else state
         else:
             state = load_file(str(path))
     except FileNotFoundError:
         raise WeightsError(path, "missing") from None
-    except (SafetensorError, OSError, RuntimeError, pickle.UnpicklingError) as err:
-        raise WeightsError(path, f"cannot read weights ({err})") from None
+    except Exception as err:  # noqa: BLE001 - a truncated or foreign file fails in many ways; all mean "unreadable"
+        raise WeightsError(path, f"cannot read weights ({type(err).__name__}: {err})") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise WeightsError(path, "is not a state dict (names -> tensors)")
     try:
         if set(state) != set(module.state_dict()) and hasattr(module, "load_old_state_dict"):
             load_old_state_dict(module, state)  # a MONAI generative network: accept monai-generative names

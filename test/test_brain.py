@@ -68,6 +68,12 @@ def test_a_grid_that_does_not_divide_is_refused_with_the_numbers(tmp_path):
         check_shapes(config, tmp_path / "config.json")
 
 
+def test_autoencoder_windows_must_step_by_whole_latent_voxels(tmp_path):
+    config = tiny_brain_config(**{"inference.autoencoder_overlap": 0.6})  # window 8 steps by 3; the factor is 2
+    with pytest.raises(WeightsError, match=r"steps by \[3, 3, 3\]: the steps must be positive multiples of .* 2"):
+        check_shapes(config, tmp_path / "config.json")
+
+
 def test_process_refuses_such_a_model_folder_when_loading_it(tmp_path, capsys):
     config = tiny_brain_config(**{"grid.size": [16, 18, 16]})
     weights = tmp_path / "weights"
@@ -116,6 +122,17 @@ def test_weights_with_monai_generative_names_load(tmp_path, build):
     fresh = load_weights(build(config), path)
     for key, value in trained.state_dict().items():
         torch.testing.assert_close(fresh.state_dict()[key], value, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint at all", "list"])
+def test_unreadable_torch_checkpoints_are_refused_naming_the_file(tmp_path, content):
+    path = tmp_path / "old.pth"
+    if content == "list":
+        torch.save([torch.zeros(1)], path)
+    else:
+        path.write_bytes(content)
+    with pytest.raises(WeightsError, match=r"old.pth: (cannot read weights|is not a state dict)"):
+        load_weights(build_unet(tiny_brain_config()), path)
 
 
 def test_unfitting_weights_are_refused_naming_the_file(tmp_path):

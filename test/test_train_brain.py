@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -18,7 +19,7 @@ from model.pipelines import load_pipeline
 from model.registry import ModelEntry
 from model.train.__main__ import main as train_main
 from model.train.data import find_cases, load_case
-from model.weights import read_config, verify_manifest
+from model.weights import read_config, verify_manifest, write_manifest
 
 STAGE = {"flip_lr": True, "lr": 1e-3, "val_cases": 1, "val_interval": 2, "checkpoint_interval": 1, "log_interval": 1, "seed": 0}
 CONFIG = {k: v for k, v in TINY_BRAIN.items() if k not in ("weights", "latent", "inference")}
@@ -75,8 +76,8 @@ def test_each_stage_logs_validates_and_exports(stages):
     assert provenance["commands"][0].startswith("python -m model.train controlnet")
 
 
-def test_a_loss_that_starts_after_the_warm_up_widens_the_log_and_resume_keeps_it(stages, dataset):
-    out = stages / "ae"
+def test_a_loss_that_starts_after_the_warm_up_widens_the_log_and_resume_keeps_it(stages, dataset, tmp_path):
+    out = shutil.copytree(stages / "ae", tmp_path / "ae")  # resumed in a copy: later stages keep their autoencoder
     with open(out / "train_log.csv") as f:
         rows = list(csv.DictReader(f))
     assert [r["adv_g"] for r in rows] == ["", rows[1]["adv_g"]] and float(rows[1]["adv_d"]) > 0
@@ -118,6 +119,18 @@ def test_diffusion_resume_keeps_the_scale_factor(stages, dataset):
                  "--resume", "--iterations", "3") == 0
     state = torch.load(out / "checkpoints" / "last.pt", weights_only=False)
     assert state["iteration"] == 3 and state["task_state"]["scale_factor"] == scale
+
+
+def test_resume_refuses_another_previous_stage_folder(stages, dataset, tmp_path, capsys):
+    other = tmp_path / "ae-copy"
+    shutil.copytree(stages / "ae" / "model", other)
+    (other / "NOTES.md").write_text("another folder\n")
+    write_manifest(other)
+    out = tmp_path / "diffusion"
+    shutil.copytree(stages / "diffusion", out)
+    assert train("diffusion", dataset, stages / "config.json", out, "--previous", str(other), "--resume",
+                 "--iterations", "4") == 1
+    assert "is not the previous-stage folder this checkpoint was trained from" in capsys.readouterr().err
 
 
 def test_stage_errors_are_one_line(stages, dataset, tmp_path, capsys):

@@ -181,6 +181,8 @@ class Harness:
         if self.dist.world > 1:
             ids = [self.dist.device.index] if self.dist.device.type == "cuda" else None
             self.task.nets = {k: DistributedDataParallel(v, device_ids=ids) for k, v in self.task.nets.items()}
+        if self.dist.rank:  # each process its own noise and timesteps (rank 0 keeps the single-process stream)
+            torch.manual_seed(int(self.training.get("seed", 0)) + 7919 * self.dist.rank)
         factor = linear_decay(self.iterations, float(self.training.get("lr_decay_from", 1.0)))
         self.schedulers = {k: torch.optim.lr_scheduler.LambdaLR(opt, factor) for k, opt in self.task.optimizers.items()}
 

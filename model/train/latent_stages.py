@@ -23,7 +23,8 @@ from model.latent import (build_autoencoder, build_controlnet, build_ddpm, build
 from model.pipelines.ldm import LatentDiffusionPipeline, fit_case, latent_to_hu, scale_factor
 from model.train.brain import PreviousStage, on_grid
 from model.train.harness import training_section, unwrap
-from model.weights import CONFIG, save_weights
+from model.errors import InputError
+from model.weights import CONFIG, MANIFEST, save_weights, sha256
 
 FILES = {"autoencoder": "autoencoder.safetensors", "unet": "unet.safetensors", "controlnet": "controlnet.safetensors"}
 # The scale factor is estimated from this many draws per training latent (fixed seed: every process agrees).
@@ -97,9 +98,12 @@ class _LatentStage:
         return {"mse": loss.item()}
 
     def extra_state(self) -> dict:
-        return {"scale_factor": self.scale}
+        return {"scale_factor": self.scale, "previous_manifest": sha256(self.previous.folder / MANIFEST)}
 
     def load_extra_state(self, state: dict) -> None:
+        if state.get("previous_manifest") not in (None, sha256(self.previous.folder / MANIFEST)):
+            raise InputError(self.previous.folder, "is not the previous-stage folder this checkpoint was trained from "
+                                                   "(its manifest differs)")
         if state.get("scale_factor") is not None:
             self.scale = float(state["scale_factor"])
 
