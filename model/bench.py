@@ -32,7 +32,8 @@ import torch
 
 from model.container import choose_device
 from model.imageio import hu_to_sct
-from model.latent import build_controlnet, build_ddim, build_unet, check_shapes, grid_size, latent_shape
+from model.latent import (build_controlnet, build_ddim, build_unet, check_shapes, controlled_prediction, grid_size,
+                          latent_shape)
 from model.pipelines import CaseInput, load_pipeline
 from model.registry import ModelEntry
 from model.weights import read_config
@@ -66,8 +67,7 @@ def sampling_step_seconds(config: dict, device: torch.device, repeats: int) -> l
             torch.cuda.synchronize(device)
         start = time.perf_counter()
         with torch.no_grad(), amp:
-            down, mid = controlnet(x, timestep, controlnet_cond=mr)
-            prediction = unet(x, timestep, down_block_additional_residuals=down, mid_block_additional_residual=mid)
+            prediction = controlled_prediction(unet, controlnet, x, timestep, mr)
         scheduler.step(prediction.float(), t, x)
         if device.type == "cuda":
             torch.cuda.synchronize(device)

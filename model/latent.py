@@ -141,6 +141,14 @@ def diffusion_target(scheduler, latents: torch.Tensor, noise: torch.Tensor, time
     raise ValueError(f"unknown prediction_type {kind!r}")
 
 
+def controlled_prediction(unet, controlnet, x: torch.Tensor, timesteps: torch.Tensor, mr: torch.Tensor,
+                          conditioning_scale: float = 1.0) -> torch.Tensor:
+    """The UNet's prediction steered by the ControlNet: the MR (full grid resolution) goes through the
+    ControlNet, whose residuals are added to the UNet's down and middle blocks."""
+    down, mid = controlnet(x, timesteps, controlnet_cond=mr, conditioning_scale=conditioning_scale)
+    return unet(x, timesteps, down_block_additional_residuals=down, mid_block_additional_residual=mid)
+
+
 def predicted_x0(scheduler, prediction: torch.Tensor, x: torch.Tensor, t: int) -> torch.Tensor:
     """The clean latent implied by the UNet's prediction at timestep ``t`` (the inverse of :func:`diffusion_target`)."""
     alpha = scheduler.alphas_cumprod[t].to(x.device)

@@ -17,8 +17,8 @@ import torch
 from model.errors import WeightsError
 from model.headgrid import GridFit, from_grid, plan_fit, to_grid
 from model.intensity import DEFAULT_MR_PERCENTILES, normalise_mr, unit_to_ct
-from model.latent import (build_autoencoder, build_controlnet, build_ddim, build_unet, check_shapes, decode_windows,
-                          latent_shape)
+from model.latent import (build_autoencoder, build_controlnet, build_ddim, build_unet, check_shapes, controlled_prediction,
+                          decode_windows, latent_shape)
 from model.weights import CONFIG, load_weights
 
 
@@ -82,8 +82,7 @@ class LatentDiffusionPipeline:
         for t in scheduler.timesteps:
             timestep = torch.full((1,), int(t), device=self.device, dtype=torch.long)
             with self._autocast():
-                down, mid = self.controlnet(x, timestep, controlnet_cond=mr_grid, conditioning_scale=self.conditioning_scale)
-                prediction = self.unet(x, timestep, down_block_additional_residuals=down, mid_block_additional_residual=mid)
+                prediction = controlled_prediction(self.unet, self.controlnet, x, timestep, mr_grid, self.conditioning_scale)
             x, _ = scheduler.step(prediction.float(), int(t), x)
         return x
 

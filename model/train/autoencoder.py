@@ -66,7 +66,7 @@ class AutoencoderTask:
         self.adversarial = PatchAdversarialLoss(criterion="least_squares")
 
     def sampler(self, cases, rng: np.random.Generator) -> PatchSampler:
-        fitted = [on_grid(c, self.config)[0] for c in cases]
+        fitted = [on_grid(c, self.config) for c in cases]
         return PatchSampler(fitted, self.training["patch_size"], rng, bool(self.training.get("flip_lr", False)))
 
     def train_step(self, mr: torch.Tensor, ct: torch.Tensor, iteration: int = 0) -> dict[str, float]:

@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 
 from model.errors import InputError, WeightsError
-from model.headgrid import GridFit, to_grid
+from model.headgrid import to_grid
 from model.pipelines.ldm import fit_case
 from model.train.data import MAX_CENTRES, TrainingCase
 from model.weights import CONFIG, load_weights, read_config, verify_manifest
 
 
-def on_grid(case: TrainingCase, config: dict, seed: int = 0) -> tuple[TrainingCase, GridFit]:
+def on_grid(case: TrainingCase, config: dict) -> TrainingCase:
     """The case's MR and CT fitted to the model grid; patch centres anywhere in the fitted head box
     (patches then mix head and air like the whole grid the networks run on at inference)."""
     fit = fit_case(case.inputs, config)
@@ -21,10 +21,9 @@ def on_grid(case: TrainingCase, config: dict, seed: int = 0) -> tuple[TrainingCa
     box[fit.grid_box()] = True
     centres = np.argwhere(box)
     if len(centres) > MAX_CENTRES:
-        centres = centres[np.random.default_rng(seed).choice(len(centres), MAX_CENTRES, replace=False)]
-    fitted = dataclasses.replace(case, mr_unit=to_grid(case.mr_unit, fit, -1.0), ct_unit=to_grid(case.ct_unit, fit, -1.0),
-                                 centres=centres)
-    return fitted, fit
+        centres = centres[np.random.default_rng(0).choice(len(centres), MAX_CENTRES, replace=False)]
+    return dataclasses.replace(case, mr_unit=to_grid(case.mr_unit, fit, -1.0), ct_unit=to_grid(case.ct_unit, fit, -1.0),
+                               centres=centres)
 
 
 # Sections of the config a later stage must share with the stage it starts from.

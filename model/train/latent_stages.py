@@ -18,8 +18,8 @@ import torch
 from monai.networks.utils import copy_model_state
 
 from model.headgrid import to_grid
-from model.latent import (build_autoencoder, build_controlnet, build_ddpm, build_unet, check_shapes, diffusion_target,
-                          encode_windows, predicted_x0)
+from model.latent import (build_autoencoder, build_controlnet, build_ddpm, build_unet, check_shapes, controlled_prediction,
+                          diffusion_target, encode_windows, predicted_x0)
 from model.pipelines.ldm import LatentDiffusionPipeline, fit_case, latent_to_hu, scale_factor
 from model.train.brain import PreviousStage, on_grid
 from model.train.harness import training_section, unwrap
@@ -74,7 +74,7 @@ class _LatentStage:
         items = []
         flips = (False, True) if self.training.get("flip_lr", False) else (False,)
         for case in cases:
-            fitted, _ = on_grid(case, self.config)
+            fitted = on_grid(case, self.config)
             for flip in flips:
                 mr, ct = (np.ascontiguousarray(a[..., ::-1] if flip else a) for a in (fitted.mr_unit, fitted.ct_unit))
                 mu, sigma = self._encode(ct)
@@ -170,8 +170,7 @@ class ControlNetTask(_LatentStage):
 
     def train_step(self, mr: torch.Tensor, latents: torch.Tensor, iteration: int = 0) -> dict[str, float]:
         x, t, target = self._noised(latents * self.scale)
-        down, mid = self.nets["controlnet"](x, t, controlnet_cond=mr)
-        prediction = self.unet(x, t, down_block_additional_residuals=down, mid_block_additional_residual=mid)
+        prediction = controlled_prediction(self.unet, self.nets["controlnet"], x, t, mr)
         return self._step("controlnet", torch.nn.functional.mse_loss(prediction.float(), target))
 
     def pipeline(self) -> LatentDiffusionPipeline:
