@@ -1,23 +1,33 @@
-# grand-challenge.org algorithm image (SynthRAD2023 Task 1: MR -> synthetic CT).
-# Finished in the container issue (build/test scripts, CI run under Podman); this is the layout it builds on.
+# grand-challenge.org algorithm image: SynthRAD2023 Task 1, MR -> synthetic CT (brain and pelvis).
+#   ./build.sh   (or: docker build -t synthrad-sct .)
+# Built normally, pip takes torch's CUDA build from PyPI (the T4 needs it). Where a folder of local wheels is
+# mounted at build time and named in PIP_FIND_LINKS (build.sh does both), pip takes a wheel from there instead:
+# the CPU build on the CI machines. Nothing is downloaded when the image runs.
 FROM python:3.11-slim
 
-RUN groupadd -r algorithm && useradd -m --no-log-init -r -g algorithm algorithm \
+ARG PIP_FIND_LINKS=""
+
+# A non-root user with a fixed numeric id, which the host need not know (USER by name may not resolve there).
+RUN groupadd -r -g 10001 algorithm \
+    && useradd -m --no-log-init -r -u 10001 -g algorithm algorithm \
     && mkdir -p /opt/algorithm /input /output \
     && chown algorithm:algorithm /opt/algorithm /input /output
-USER algorithm
+
+USER 10001:10001
 WORKDIR /opt/algorithm
 ENV PATH="/home/algorithm/.local/bin:${PATH}" \
-    PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# Dependencies first: a code change does not reinstall torch (the CUDA build from PyPI).
+# Dependencies first, in their own layer: a change to the code or the weights does not reinstall torch.
 COPY --chown=algorithm:algorithm requirements.txt /opt/algorithm/
-RUN python -m pip install --user --no-cache-dir -r requirements.txt
+RUN python -m pip install --user --no-cache-dir --no-warn-script-location -r requirements.txt
 
+# Weights change less often than the code. --chown makes them readable whatever their mode on the host.
 COPY --chown=algorithm:algorithm weights/ /opt/algorithm/weights/
 COPY --chown=algorithm:algorithm model/ /opt/algorithm/model/
 COPY --chown=algorithm:algorithm process.py /opt/algorithm/
+RUN python -m compileall -q /opt/algorithm/model /opt/algorithm/process.py
 
 ENTRYPOINT ["python", "-m", "process"]
