@@ -70,6 +70,7 @@ for case in "${cases[@]}"; do
     fi
 done
 if ((${#failed[@]} > 0)); then
-    die "${#failed[@]} of ${#cases[@]} sample cases failed: ${failed[*]}"
+    trap - EXIT
+    die "${#failed[@]} of ${#cases[@]} sample cases failed: ${failed[*]} (inputs and outputs kept in $work)"
 fi
 echo "all ${#cases[@]} sample cases match (${cases[*]})"
