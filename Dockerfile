@@ -1,11 +1,14 @@
 # grand-challenge.org algorithm image: SynthRAD2023 Task 1, MR -> synthetic CT (brain and pelvis).
 #   ./build.sh   (or: docker build -t synthrad-sct .)
-# Built normally, pip takes torch's CUDA build from PyPI (the T4 needs it). Where a folder of local wheels is
-# mounted at build time and named in PIP_FIND_LINKS (build.sh does both), pip takes a wheel from there instead:
-# the CPU build on the CI machines. Nothing is downloaded when the image runs.
+# Built normally, pip takes torch's CUDA build from PyPI (the T4 needs it; torch 2.13.0 on PyPI is CUDA 13.0,
+# which needs an NVIDIA driver >= 580). PIP_EXTRA_INDEX_URL picks another build, e.g. CUDA 12.6 from
+# https://download.pytorch.org/whl/cu126 for an older driver. Where a folder of local wheels is mounted at build
+# time and named in PIP_FIND_LINKS (build.sh does both), pip takes a wheel from there: the CPU build on the CI
+# machines. Nothing is downloaded when the image runs.
 FROM python:3.11-slim
 
 ARG PIP_FIND_LINKS=""
+ARG PIP_EXTRA_INDEX_URL=""
 
 # A non-root user with a fixed numeric id, which the host need not know (USER by name may not resolve there).
 RUN groupadd -r -g 10001 algorithm \

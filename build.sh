@@ -5,6 +5,8 @@
 #   PIP_FIND_LINKS=DIR   a folder of wheels pip prefers to PyPI's (Podman: mounted into the build). The CI
 #                        machines use it for their local CPU build of torch; left unset, the image gets
 #                        torch's CUDA build from PyPI, which a GPU needs.
+#   PIP_EXTRA_INDEX_URL=URL  another index for pip, e.g. https://download.pytorch.org/whl/cu126: torch's CUDA
+#                        12.6 build, for an NVIDIA driver older than CUDA 13.0's (580)
 set -euo pipefail
 cd "$(dirname "$0")"
 # shellcheck source=scripts/container_engine.sh
@@ -19,6 +21,9 @@ if [[ -n ${PIP_FIND_LINKS:-} ]]; then
     [[ $CONTAINER_ENGINE == podman ]] || die "PIP_FIND_LINKS needs Podman (docker build cannot mount a folder)"
     dir=$(cd "$PIP_FIND_LINKS" && pwd)
     args+=(-v "$dir:$dir:ro" --build-arg "PIP_FIND_LINKS=$dir")
+fi
+if [[ -n ${PIP_EXTRA_INDEX_URL:-} ]]; then
+    args+=(--build-arg "PIP_EXTRA_INDEX_URL=$PIP_EXTRA_INDEX_URL")
 fi
 echo "building $IMAGE with $CONTAINER_ENGINE (Dockerfile sha256 $(sha256sum Dockerfile | cut -c1-12))"
 engine build "${args[@]}" .

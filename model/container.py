@@ -94,7 +94,13 @@ def load_case(paths: CasePaths) -> CaseInput:
 
 def choose_device(name: str) -> torch.device:
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.version.cuda:  # the image's torch is a CUDA build: falling back to the CPU is worth a word
+            log.warning("torch %s is built for CUDA %s but sees no usable GPU (none given to the container, or an "
+                        "NVIDIA driver too old for CUDA %s): running on the CPU", torch.__version__,
+                        torch.version.cuda, torch.version.cuda)
+        return torch.device("cpu")
     if name == "cuda" and not torch.cuda.is_available():
         raise InputError("--device", "cuda was asked for but no CUDA device is available")
     return torch.device(name)

@@ -28,8 +28,12 @@ else
     scripts/make_base_standin.sh
 fi
 
-step "build (Dockerfile unchanged: git diff is empty; sha256 $(sha256sum Dockerfile | cut -c1-16))"
-git diff --quiet HEAD -- Dockerfile .dockerignore 2>/dev/null || echo "warning: Dockerfile or .dockerignore has uncommitted changes"
+if git diff --quiet HEAD -- Dockerfile .dockerignore 2>/dev/null; then
+    state="as committed at $(git rev-parse --short HEAD)"
+else
+    state="WITH UNCOMMITTED CHANGES"
+fi
+step "build from the Dockerfile $state (sha256 $(sha256sum Dockerfile | cut -c1-16))"
 if [[ -d /opt/wheels ]]; then export PIP_FIND_LINKS=/opt/wheels; fi  # this machine's CPU build of torch
 ./build.sh
 

@@ -205,3 +205,19 @@ def test_weights_that_do_not_fit_the_config(container_input, tmp_path, capsys):
     write_manifest(folder)
     out = tmp_path / "out"
     assert_fails_cleanly(capsys, run_process(container_input, out, tmp_path / "weights"), out, "generator.safetensors", "do not fit the network")
+
+
+def test_auto_device_says_when_a_cuda_build_of_torch_sees_no_gpu(monkeypatch, caplog):
+    """Test double: this machine's torch is a CPU build with no GPU, so the CUDA build is faked by its version
+    string; on the platform that is the image's torch with a driver too old for it, or no GPU given."""
+    import torch
+
+    from model.container import choose_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.version, "cuda", None)
+    assert choose_device("auto") == torch.device("cpu") and not caplog.records
+    monkeypatch.setattr(torch.version, "cuda", "13.0")
+    assert choose_device("auto") == torch.device("cpu")
+    (record,) = caplog.records
+    assert record.levelname == "WARNING" and "built for CUDA 13.0 but sees no usable GPU" in record.getMessage()
