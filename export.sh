@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the image and save it as <name>.tar.gz, the file to upload to grand-challenge.org.
-#   ./export.sh [--no-build] [name]     name defaults to the image name (IMAGE, default synthrad-sct)
-#   CONTAINER_ENGINE, IMAGE, PIP_FIND_LINKS as for build.sh
+#   ./export.sh [--no-build] [name]     name defaults to the image's name without registry or tag
+#   CONTAINER_ENGINE, IMAGE, PIP_FIND_LINKS, PIP_EXTRA_INDEX_URL as for build.sh
 set -euo pipefail
 cd "$(dirname "$0")"
 # shellcheck source=scripts/container_engine.sh
@@ -9,7 +9,8 @@ cd "$(dirname "$0")"
 
 build=1
 if [[ ${1:-} == --no-build ]]; then build=0; shift; fi
-name=${1:-$IMAGE}
+image_name=${IMAGE%%:*}
+name=${1:-${image_name##*/}}
 ((build == 0)) || ./build.sh
 engine image inspect "$IMAGE" >/dev/null 2>&1 || die "image $IMAGE not found: run ./build.sh first"
 

@@ -24,9 +24,11 @@ user=$(engine image inspect --format '{{.Config.User}}' "$IMAGE")
 [[ -n $user && $user != root && $user != 0 && $user != 0:* ]] || die "image $IMAGE runs as root (USER '$user')"
 
 platform=("${PLATFORM_RUN_FLAGS[@]}")
+process_args=()  # the platform passes none: --device auto
 tolerance=(--max-abs-hu "${MAX_ABS_HU:-2}")
 if [[ ${GPU:-0} == 1 ]]; then
     if [[ $CONTAINER_ENGINE == docker ]]; then platform+=(--gpus all); else platform+=(--device nvidia.com/gpu=all); fi
+    process_args=(--device cuda)  # fail rather than quietly fall back to the CPU
     tolerance=(--max-abs-hu "${MAX_ABS_HU:--1}" --mean-abs-hu "${MEAN_ABS_HU:-5}")
 fi
 
@@ -50,11 +52,11 @@ for case in "${cases[@]}"; do
     cp -r "$case/images" "$case/region.json" "$input/"
     chmod -R a+rX "$input"
     chmod 777 "$output"  # writable by the container's user, whatever its uid
-    echo "== $name: $CONTAINER_ENGINE run ${platform[*]} -v $case(images, region.json):/input:ro $IMAGE"
+    echo "== $name: $CONTAINER_ENGINE run ${platform[*]} -v $case(images, region.json):/input:ro $IMAGE ${process_args[*]}"
     start=$(date +%s%N)
     status=0
     engine run --rm "${platform[@]}" -v "$(realpath "$input"):/input:ro" -v "$(realpath "$output"):/output" \
-        "$IMAGE" || status=$?
+        "$IMAGE" "${process_args[@]}" || status=$?
     seconds=$((($(date +%s%N) - start) / 1000000000))
     if ((status != 0)); then
         echo "FAIL $name: the container exited with $status after ${seconds} s"
