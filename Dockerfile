@@ -16,16 +16,20 @@ RUN groupadd -r -g 10001 algorithm \
     && mkdir -p /opt/algorithm /input /output \
     && chown algorithm:algorithm /opt/algorithm /input /output
 
-USER 10001:10001
-WORKDIR /opt/algorithm
-ENV PATH="/home/algorithm/.local/bin:${PATH}" \
+ENV VIRTUAL_ENV=/opt/venv \
+    PATH="/opt/venv/bin:${PATH}" \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# Dependencies first, in their own layer: a change to the code or the weights does not reinstall torch.
-COPY --chown=algorithm:algorithm requirements.txt /opt/algorithm/
-RUN python -m pip install --user --no-cache-dir --no-warn-script-location -r requirements.txt
+# Dependencies first, in their own layer: a change to the code or the weights does not reinstall torch. A
+# virtual environment owned by root: any user can run it (docker run --user too), none can change it.
+COPY requirements.txt /opt/algorithm/
+RUN python -m venv /opt/venv \
+    && pip install --no-cache-dir -r /opt/algorithm/requirements.txt
+
+USER 10001:10001
+WORKDIR /opt/algorithm
 
 # Weights change less often than the code. --chown makes them readable whatever their mode on the host.
 COPY --chown=algorithm:algorithm weights/ /opt/algorithm/weights/

@@ -25,6 +25,6 @@ fi
 if [[ -n ${PIP_EXTRA_INDEX_URL:-} ]]; then
     args+=(--build-arg "PIP_EXTRA_INDEX_URL=$PIP_EXTRA_INDEX_URL")
 fi
-echo "building $IMAGE with $CONTAINER_ENGINE (Dockerfile sha256 $(sha256sum Dockerfile | cut -c1-12))"
+echo "building $IMAGE with $CONTAINER_ENGINE (Dockerfile sha256 $(short_sha256 Dockerfile))"
 engine build "${args[@]}" .
 engine image inspect --format "$IMAGE: {{.Size}} bytes, user {{.Config.User}}, entrypoint {{.Config.Entrypoint}}" "$IMAGE"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the image and save it as <name>.tar.gz, the file to upload to grand-challenge.org.
-#   ./export.sh [--no-build] [name]     name defaults to the image's name without registry or tag
+#   ./export.sh [--no-build] [name]     name defaults to the image's name without registry, tag or digest
 #   CONTAINER_ENGINE, IMAGE, PIP_FIND_LINKS, PIP_EXTRA_INDEX_URL as for build.sh
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -9,10 +9,11 @@ cd "$(dirname "$0")"
 
 build=1
 if [[ ${1:-} == --no-build ]]; then build=0; shift; fi
-image_name=${IMAGE%%:*}
-name=${1:-${image_name##*/}}
+base=${IMAGE##*/}
+base=${base%%@*}
+name=${1:-${base%%:*}}
 ((build == 0)) || ./build.sh
-engine image inspect "$IMAGE" >/dev/null 2>&1 || die "image $IMAGE not found: run ./build.sh first"
+require_image
 
 partial="$name.tar.gz.partial"
 trap 'rm -f "$partial"' EXIT
@@ -22,4 +23,4 @@ else
     engine save "$IMAGE" | gzip -c >"$partial"
 fi
 mv "$partial" "$name.tar.gz"
-echo "$name.tar.gz: $(stat -c %s "$name.tar.gz") bytes ($(du -h "$name.tar.gz" | cut -f1))"
+echo "$name.tar.gz: $(wc -c <"$name.tar.gz" | tr -d ' ') bytes ($(du -h "$name.tar.gz" | cut -f1))"

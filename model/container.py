@@ -138,12 +138,12 @@ def run(input_dir: Path, output_dir: Path, weights_dir: Path, device_name: str =
     (seeds seed .. seed + N - 1) and their per-voxel standard deviation (HU, float32) is written too.
     """
     input_dir, output_dir = Path(input_dir), Path(output_dir)
-    device = choose_device(device_name)
     region = read_region(input_dir)
     entry = find_model(weights_dir, region)
     if entry is None:
         raise InputError(input_dir / REGION_FILE, f"no model for region {region!r} (available: {', '.join(available_regions(weights_dir)) or 'none'})")
     cases = pair_cases(input_dir)
+    device = choose_device(device_name)  # after the cheap input checks: their error stays the only line
     pipeline = load_pipeline(entry, device)
     if uncertainty_samples and (uncertainty_samples < 2 or not hasattr(pipeline, "predict_with_uncertainty")):
         raise InputError("--uncertainty-samples", f"needs at least 2 samples and a sampling pipeline "

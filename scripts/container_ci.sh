@@ -33,32 +33,31 @@ if git diff --quiet HEAD -- Dockerfile .dockerignore 2>/dev/null; then
 else
     state="WITH UNCOMMITTED CHANGES"
 fi
-step "build from the Dockerfile $state (sha256 $(sha256sum Dockerfile | cut -c1-16))"
+step "build from the Dockerfile $state"
 if [[ -d /opt/wheels ]]; then export PIP_FIND_LINKS=/opt/wheels; fi  # this machine's CPU build of torch
 ./build.sh
 
 step "image contents and user"
 contents=$(podman run --rm --network none --entrypoint ls "$IMAGE" /opt/algorithm | tr '\n' ' ')
 echo "/opt/algorithm: $contents"
-[[ $contents == "__pycache__ model process.py requirements.txt weights " ]] || { echo "error: unexpected files in the image" >&2; exit 1; }
+[[ $contents == "__pycache__ model process.py requirements.txt weights " ]] || die "unexpected files in the image"
 podman run --rm --network none --entrypoint id "$IMAGE"
-[[ $(podman run --rm --network none --entrypoint id "$IMAGE" -u) != 0 ]] || { echo "error: the image runs as root" >&2; exit 1; }
+[[ $(podman run --rm --network none --entrypoint id "$IMAGE" -u) != 0 ]] || die "the image runs as root"
 
 step "test.sh: every sample case, platform flags, network off, /input read-only"
 ./test.sh --no-build
 
 step "bad input under the same flags: one line naming the file, exit 1, nothing written"
 bad=$(mktemp -d)
-mkdir "$bad/input" "$bad/output"
-cp -r test/cases/pelvis/images "$bad/input/"
+stage_job test/cases/pelvis "$bad"
 echo '"Thorax"' >"$bad/input/region.json"
-chmod -R a+rX "$bad" && chmod 777 "$bad/output"
 status=0
-podman run --rm "${PLATFORM_RUN_FLAGS[@]}" -v "$bad/input:/input:ro" -v "$bad/output:/output" "$IMAGE" 2>"$bad/stderr" || status=$?
+run_job "$bad" 2>"$bad/stderr" || status=$?
 cat "$bad/stderr"
-[[ $status == 1 && $(wc -l <"$bad/stderr") == 1 && -z $(ls -A "$bad/output") ]] \
-    || { echo "error: bad input: exit $status, $(wc -l <"$bad/stderr") stderr lines, output: $(ls -A "$bad/output")" >&2; exit 1; }
-rm -rf "$bad"
+written=$(find "$bad/output" -mindepth 1 | tr '\n' ' ')
+[[ $status == 1 && $(wc -l <"$bad/stderr") == 1 && -z $written ]] \
+    || die "bad input: exit $status, $(wc -l <"$bad/stderr") lines on stderr, written: '$written'"
+remove_tree "$bad"
 
 step "export.sh"
 ./export.sh --no-build "$IMAGE"

@@ -1,4 +1,5 @@
-# Sourced by build.sh, test.sh and export.sh: which container engine and which image.
+# Sourced by build.sh, test.sh, export.sh and scripts/container_ci.sh: which container engine, which image,
+# and how grand-challenge.org runs a job.
 #   CONTAINER_ENGINE=docker|podman   default: docker when its engine answers, else podman
 #   IMAGE=name                       default: synthrad-sct
 # shellcheck shell=bash
@@ -10,6 +11,8 @@ if [[ -z ${CONTAINER_ENGINE:-} ]]; then
         CONTAINER_ENGINE=docker
     elif command -v podman >/dev/null 2>&1; then
         CONTAINER_ENGINE=podman
+    elif command -v docker >/dev/null 2>&1; then
+        die "docker is installed but its engine does not answer ('docker info' fails) and Podman is absent"
     else
         die "no container engine: install Docker or Podman, or set CONTAINER_ENGINE"
     fi
@@ -20,8 +23,39 @@ case $CONTAINER_ENGINE in
 esac
 IMAGE=${IMAGE:-synthrad-sct}
 engine() { "$CONTAINER_ENGINE" "$@"; }
+
+require_image() {
+    engine image inspect "$IMAGE" >/dev/null 2>&1 || die "image $IMAGE not found: run ./build.sh first"
+}
+
+short_sha256() {  # FILE: the first 12 hex digits of its sha256 (GNU or BSD tools)
+    if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1"; else shasum -a 256 "$1"; fi | cut -c1-12
+}
+
 # How grand-challenge.org runs an algorithm (its template's test.sh): network off, 4 GB and no swap, no
 # capabilities, no new privileges, 256 processes, 128 MB of shared memory.
-# shellcheck disable=SC2034  # used by the scripts that source this file
 PLATFORM_RUN_FLAGS=(--network none --memory 4g --memory-swap 4g --cap-drop ALL --security-opt no-new-privileges
                     --pids-limit 256 --shm-size 128m)
+GPU_RUN_FLAGS=()  # test.sh's GPU=1 fills it
+
+stage_job() {  # CASE DIR: DIR/input as the platform mounts it (images/, region.json only), DIR/output empty
+    mkdir -p "$2/input" "$2/output"
+    cp -R "$1/images" "$1/region.json" "$2/input/"
+    chmod -R a+rX "$2/input"
+    chmod 777 "$2/output"  # writable by the container's user, whatever its uid
+}
+
+run_job() {  # DIR [process.py options]: the image on DIR/input (read-only) -> DIR/output, the platform's way
+    local dir=$1
+    shift
+    # :z relabels the (temporary) folders for SELinux hosts; elsewhere it is ignored.
+    engine run --rm "${PLATFORM_RUN_FLAGS[@]}" ${GPU_RUN_FLAGS[@]+"${GPU_RUN_FLAGS[@]}"} \
+        -v "$dir/input:/input:ro,z" -v "$dir/output:/output:z" "$IMAGE" "$@"
+}
+
+remove_tree() {  # DIR (absolute): remove it, with what the container's user wrote there removed from inside a
+    # container first (a host user who is not root cannot delete files of uid 10001)
+    engine run --rm --network none --user 0:0 -v "$1:/work:z" --entrypoint find "$IMAGE" /work -mindepth 1 -delete \
+        || echo "warning: could not empty $1 from inside a container" >&2
+    rm -rf "$1"
+}

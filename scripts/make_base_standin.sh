@@ -11,7 +11,8 @@ MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 rootfs=$(mktemp -d)
 trap 'rm -rf "$rootfs"' EXIT
 debootstrap --variant=minbase --include=python3,python3-pip,python3-venv,ca-certificates \
-    bookworm "$rootfs" "$MIRROR" >"$rootfs.log" 2>&1 || { tail -20 "$rootfs.log" >&2; exit 1; }
+    bookworm "$rootfs" "$MIRROR" >"$rootfs.log" 2>&1 \
+    || { echo "error: debootstrap bookworm from $MIRROR failed; the end of its log:" >&2; tail -20 "$rootfs.log" >&2; exit 1; }
 rm -f "$rootfs.log"
 ln -sf /usr/bin/python3 "$rootfs/usr/local/bin/python"
 ln -sf /usr/bin/pip3 "$rootfs/usr/local/bin/pip"

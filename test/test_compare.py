@@ -105,3 +105,32 @@ def test_a_missing_output_is_a_problem(case_and_output, missing):
     (output / missing).unlink()
     (problem,) = compare_case(case, output)[1]
     assert missing.split("/")[-1] in problem
+
+
+def test_an_expected_output_without_images_compares_nothing_and_fails(case_and_output):
+    case, output = case_and_output
+    for folder in (case, output):
+        name = "expected_output.json" if folder == case else "results.json"
+        results = json.loads((folder / name).read_text())
+        results[0]["outputs"] = []
+        (folder / name).write_text(json.dumps(results))
+    (problem,) = compare_case(case, output)[1]
+    assert "lists no output image, so nothing was compared" in problem
+
+
+def test_nan_voxels_fail(case_and_output):
+    case, output = case_and_output
+    expected = sitk.Cast(sitk.ReadImage(str(case / "expected/case.mha")), sitk.sitkFloat32)
+    sitk.WriteImage(expected, str(case / "expected/case.mha"))
+    rewrite_sct(output, lambda image: add_to_voxels(sitk.Cast(image, sitk.sitkFloat32), float("nan")))
+    (problem,) = compare_case(case, output)[1]
+    assert "max |diff| nan HU > tolerance 2 HU" in problem
+
+
+def test_some_voxel_tolerance_is_required(case_and_output, capsys):
+    case, output = case_and_output
+    with pytest.raises(ValueError, match="no voxel tolerance"):
+        compare_case(case, output, max_abs_hu=None)
+    with pytest.raises(SystemExit):
+        main([str(case), str(output), "--max-abs-hu", "-1"])
+    assert "a negative --max-abs-hu needs --mean-abs-hu" in capsys.readouterr().err
