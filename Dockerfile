@@ -11,8 +11,8 @@ ARG PIP_FIND_LINKS=""
 ARG PIP_EXTRA_INDEX_URL=""
 
 # A non-root user with a fixed numeric id, which the host need not know (USER by name may not resolve there).
-RUN groupadd -r -g 10001 algorithm \
-    && useradd -m --no-log-init -r -u 10001 -g algorithm algorithm \
+RUN groupadd -g 10001 algorithm \
+    && useradd -m --no-log-init -u 10001 -g algorithm algorithm \
     && mkdir -p /opt/algorithm /input /output \
     && chown algorithm:algorithm /opt/algorithm /input /output
 
