@@ -29,14 +29,11 @@ import numpy as np
 import SimpleITK as sitk
 
 from model.container import MRI_DIR, PLATFORM_INPUT, PLATFORM_OUTPUT
+from model.imageio import grid_mismatch
 
 # Same weights, same input, same device kind: only floating-point summation order differs (CPU model, thread
 # count), which moves a voxel across an int16 rounding boundary at most.
 DEFAULT_MAX_ABS_HU = 2.0
-
-
-def geometry(image: sitk.Image) -> tuple:
-    return image.GetSize(), image.GetSpacing(), image.GetOrigin(), image.GetDirection()
 
 
 def _read_json(path: Path, problems: list[str]):
@@ -69,8 +66,9 @@ def compare_image(out_path: Path, expected_path: Path, mr_path: Path,
         return "", problems
     got, expected = images["output"], images["expected"]
     for what, reference in (("input MR", images["input MR"]), ("expected image", expected)):
-        if geometry(got) != geometry(reference):
-            problems.append(f"{out_path}: geometry differs from the {what}: {geometry(got)} != {geometry(reference)}")
+        mismatch = grid_mismatch(got, reference, what, tolerance=0)
+        if mismatch:
+            problems.append(f"{out_path}: geometry differs from the {what}: {mismatch}")
     if got.GetPixelID() != expected.GetPixelID():
         problems.append(f"{out_path}: pixel type {got.GetPixelIDTypeAsString()}, "
                         f"expected {expected.GetPixelIDTypeAsString()}")

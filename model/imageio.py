@@ -70,8 +70,9 @@ def array_to_image(array: np.ndarray, reference: sitk.Image) -> sitk.Image:
     return image
 
 
-def grid_mismatch(image: sitk.Image, reference: sitk.Image, reference_name: str = "MR") -> str | None:
-    """Describe the first way two images' grids differ, or None when they match."""
+def grid_mismatch(image: sitk.Image, reference: sitk.Image, reference_name: str = "MR",
+                  tolerance: float = GRID_TOLERANCE) -> str | None:
+    """Describe the first way two images' grids differ, or None when they match (``tolerance`` 0: exactly)."""
     checks = (
         ("size", image.GetSize(), reference.GetSize()),
         ("spacing", image.GetSpacing(), reference.GetSpacing()),
@@ -79,8 +80,9 @@ def grid_mismatch(image: sitk.Image, reference: sitk.Image, reference_name: str 
         ("direction", image.GetDirection(), reference.GetDirection()),
     )
     for name, mine, theirs in checks:
-        if len(mine) != len(theirs) or not np.allclose(mine, theirs, rtol=0, atol=GRID_TOLERANCE):
-            return f"{name} {_fmt(mine)} differs from the {reference_name}'s {_fmt(theirs)}"
+        if len(mine) != len(theirs) or not np.allclose(mine, theirs, rtol=0, atol=tolerance):
+            digits = 17 if tolerance == 0 else 6  # an exact comparison shows every digit that differs
+            return f"{name} {_fmt(mine, digits)} differs from the {reference_name}'s {_fmt(theirs, digits)}"
     return None
 
 
@@ -93,8 +95,8 @@ def read_on_grid(path: Path, reference: sitk.Image, reference_name: str = "MR") 
     return image
 
 
-def _fmt(values) -> str:
-    return "(" + ", ".join(f"{v:g}" for v in values) + ")"
+def _fmt(values, digits: int = 6) -> str:
+    return "(" + ", ".join(f"{v:.{digits}g}" for v in values) + ")"
 
 
 def check_finite(array: np.ndarray, path: Path) -> None:
