@@ -74,6 +74,12 @@ def test_each_stage_logs_validates_and_exports(stages):
     provenance = read_config(stages / "controlnet" / "model")["provenance"]
     assert provenance["previous_stage"] == str(stages / "diffusion" / "model")
     assert provenance["commands"][0].startswith("python -m model.train controlnet")
+    diffusion = provenance["previous_provenance"]  # every stage's training travels with the final folder
+    assert diffusion["commands"][0].startswith("python -m model.train diffusion")
+    assert diffusion["previous_stage"] == str(stages / "ae" / "model")
+    autoencoder = diffusion["previous_provenance"]
+    assert autoencoder["commands"][0].startswith("python -m model.train autoencoder")
+    assert autoencoder["previous_stage"] is None and autoencoder["previous_provenance"] is None
 
 
 def test_a_loss_that_starts_after_the_warm_up_widens_the_log_and_resume_keeps_it(stages, dataset, tmp_path):

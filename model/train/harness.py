@@ -47,7 +47,7 @@ from model.imageio import hu_to_sct, to_array
 from model.metrics import image_metrics
 from model.train.data import PatchSampler, TrainingCase, find_cases, load_case, split_cases
 from model.train.preview import save_preview
-from model.weights import write_config, write_manifest
+from model.weights import read_config, write_config, write_manifest
 
 log = logging.getLogger("train")
 # An optimiser may sit out the first steps (a discriminator during its warm-up): its schedule still counts them.
@@ -296,6 +296,8 @@ class Harness:
             "seed": int(self.training.get("seed", 0)),
             "data": str(self.data_dir),
             "previous_stage": str(self.previous) if self.previous else None,
+            # the previous stage's own provenance, nested: a final model folder records every stage's training
+            "previous_provenance": read_config(Path(self.previous)).get("provenance") if self.previous else None,
             "training_cases": self.train_ids,
             "validation_cases": self.val_ids,
             "iterations": iteration,
