@@ -14,6 +14,9 @@ import torch
 
 from brain_fixtures import TINY_BRAIN
 from conftest import ROOT
+from model.error_budget import main as budget_main
+from model.imageio import hu_to_sct, to_array
+from model.metrics import mae
 from model.phantom import make_case, write_case
 from model.pipelines import load_pipeline
 from model.registry import ModelEntry
@@ -173,3 +176,30 @@ def test_controlnet_stage_with_two_processes_under_torchrun(stages, dataset, tmp
     assert done.returncode == 0, done.stderr[-3000:]
     assert "weights identical on all 2 processes" in done.stderr
     assert read_config(tmp_path / "run" / "model")["provenance"]["processes"] == 2
+
+
+def test_error_budget_splits_each_stage_by_tissue_and_matches_the_container_sct(stages, dataset, tmp_path):
+    folder = stages / "controlnet" / "model"
+    case_id = sorted(find_cases(dataset))[0]
+    report_file = tmp_path / "budget.json"
+    assert budget_main(["--model", str(folder), "--data", str(dataset), "--cases", case_id, "--sample",
+                        "--json", str(report_file)]) == 0
+    budget = json.loads(report_file.read_text())["cases"][case_id]
+    assert set(budget) == {"grid", "autoencoder", "sampler", "share"}
+    share = budget["share"]
+    assert share["body"] == 1.0 and share["bone"] + share["air"] + share["soft"] == pytest.approx(1.0)
+    for stage in ("grid", "autoencoder", "sampler"):  # the body's MAE is the share-weighted mean of the classes'
+        parts = sum(share[k] * budget[stage][k] for k in ("bone", "air", "soft") if share[k] > 0)
+        assert budget[stage]["body"] == pytest.approx(parts, rel=1e-4)
+    case = load_case(case_id, find_cases(dataset)[case_id])
+    pipeline = load_pipeline(ModelEntry("Brain", "ldm", folder), torch.device("cpu"))
+    sct = to_array(hu_to_sct(pipeline.predict(case.inputs), case.inputs.body, case.inputs.mr_image))
+    assert budget["sampler"]["body"] == pytest.approx(mae(case.ct, sct, case.inputs.body), rel=1e-5)
+
+
+def test_error_budget_refuses_a_pelvis_folder_and_an_unknown_case(stages, dataset, capsys):
+    assert budget_main(["--model", str(ROOT / "weights" / "pelvis"), "--data", str(dataset), "--cases", "x"]) == 1
+    assert "'pix2pix' model" in capsys.readouterr().err
+    assert budget_main(["--model", str(stages / "controlnet" / "model"), "--data", str(dataset), "--cases", "nope"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].endswith("has no case nope")
