@@ -10,7 +10,8 @@ case's CT:
   any model working on this grid: resampling and partial volume);
 - ``autoencoder``: the CT encoded and decoded by the model's autoencoder on the
   grid (the ceiling of any sCT the diffusion model can decode to);
-- ``sampler`` (with ``--sample``): the sCT the container would write.
+- ``sampler`` (with ``--sample``): the sCT the container would write (``--steps``
+  and ``--samples`` try other sampler settings).
 
 Each is split by CT class: bone (> 300 HU), air (< -300 HU) and soft tissue
 (the rest), with the class's share of the body's voxels.
@@ -82,6 +83,10 @@ def format_budget(name: str, budget: dict) -> str:
 def run(args) -> dict:
     verify_manifest(args.model)
     config = read_config(args.model)
+    sampler = config.setdefault("sampler", {})
+    for key in ("steps", "samples"):  # try other sampler settings without editing the (hashed) folder
+        if getattr(args, key) is not None:
+            sampler[key] = getattr(args, key)
     if config.get("pipeline") != LatentDiffusionPipeline.name:
         raise WeightsError(args.model / CONFIG, f"is a {config.get('pipeline')!r} model; the error budget is for the brain's "
                                                 f"{LatentDiffusionPipeline.name!r} models")
@@ -94,7 +99,8 @@ def run(args) -> dict:
         budgets[case_id] = case_budget(pipeline, load_case(case_id, paths[case_id]), args.sample)
         print(format_budget(case_id, budgets[case_id]), flush=True)
     report = {"cases": budgets, "mean": mean_budget(list(budgets.values()))}
-    print("MAE (HU) inside the body, and by CT class (share of the body's voxels):")
+    print(f"MAE (HU) inside the body, and by CT class (share of the body's voxels); sampler: "
+          f"{sampler.get('steps', 50)} steps, mean of {sampler.get('samples', 1)} sample(s):")
     print(format_budget("mean", report["mean"]))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
@@ -107,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True, help="cases in the dataset layout (<case>/mr, ct, mask)")
     parser.add_argument("--cases", nargs="+", required=True, help="case ids (folder names)")
     parser.add_argument("--sample", action="store_true", help="also run the whole sampler (the container's sCT)")
+    parser.add_argument("--steps", type=int, help="DDIM steps instead of the folder's sampler.steps")
+    parser.add_argument("--samples", type=int, help="samples averaged instead of the folder's sampler.samples")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)

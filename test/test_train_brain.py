@@ -195,6 +195,10 @@ def test_error_budget_splits_each_stage_by_tissue_and_matches_the_container_sct(
     pipeline = load_pipeline(ModelEntry("Brain", "ldm", folder), torch.device("cpu"))
     sct = to_array(hu_to_sct(pipeline.predict(case.inputs), case.inputs.body, case.inputs.mr_image))
     assert budget["sampler"]["body"] == pytest.approx(mae(case.ct, sct, case.inputs.body), rel=1e-5)
+    assert budget_main(["--model", str(folder), "--data", str(dataset), "--cases", case_id, "--sample", "--steps", "1",
+                        "--samples", "2", "--json", str(report_file)]) == 0  # other sampler settings, another sCT
+    other = json.loads(report_file.read_text())["cases"][case_id]
+    assert other["sampler"]["body"] != budget["sampler"]["body"] and other["autoencoder"] == budget["autoencoder"]
 
 
 def test_error_budget_refuses_a_pelvis_folder_and_an_unknown_case(stages, dataset, capsys):
