@@ -16,8 +16,9 @@ CASES = sorted(p for p in (ROOT / "test" / "cases").iterdir() if p.is_dir())
 FIRST_COMMAND = {"pelvis": "python -m model.train pix2pix", "brain": "python -m model.train controlnet"}
 # The bar each region's bundled demo weights clear, as a fraction of the bulk-water baseline's MAE. The brain
 # demo weights do not reach the 0.5 target (README, "Measured": their autoencoder alone reconstructs the CT at
-# about 0.65 x water on 2 CPU cores of training), so for them the test holds what they do reach.
-MAE_RATIO = {"pelvis": 0.5, "brain": 0.9}
+# about 0.62 x water on 2 CPU cores of training), so for them the test holds what they do reach (0.69 x on
+# this case; the earlier 4-latent-channel weights, at 0.855 x, would fail it).
+MAE_RATIO = {"pelvis": 0.5, "brain": 0.75}
 
 
 def test_every_region_has_a_sample_case():
