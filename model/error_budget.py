@@ -83,13 +83,13 @@ def format_budget(name: str, budget: dict) -> str:
 def run(args) -> dict:
     verify_manifest(args.model)
     config = read_config(args.model)
+    if config.get("pipeline") != LatentDiffusionPipeline.name:
+        raise WeightsError(args.model / CONFIG, f"is a {config.get('pipeline')!r} model; the error budget is for the brain's "
+                                                f"{LatentDiffusionPipeline.name!r} models")
     sampler = config.setdefault("sampler", {})
     for key in ("steps", "samples"):  # try other sampler settings without editing the (hashed) folder
         if getattr(args, key) is not None:
             sampler[key] = getattr(args, key)
-    if config.get("pipeline") != LatentDiffusionPipeline.name:
-        raise WeightsError(args.model / CONFIG, f"is a {config.get('pipeline')!r} model; the error budget is for the brain's "
-                                                f"{LatentDiffusionPipeline.name!r} models")
     pipeline = LatentDiffusionPipeline.from_folder(args.model, config, torch.device("cpu"))
     paths = find_cases(args.data)
     budgets = {}
