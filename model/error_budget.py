@@ -31,8 +31,7 @@ from model.errors import InputError, WeightsError
 from model.headgrid import from_grid, to_grid
 from model.imageio import hu_to_sct, to_array
 from model.intensity import unit_to_ct
-from model.latent import encode_windows
-from model.pipelines.ldm import LatentDiffusionPipeline, fit_case, latent_to_hu
+from model.pipelines.ldm import LatentDiffusionPipeline, fit_case, reconstruct_hu
 from model.train.data import find_cases, load_case
 from model.weights import CONFIG, read_config, verify_manifest
 
@@ -57,8 +56,7 @@ def case_budget(pipeline: LatentDiffusionPipeline, case, sample: bool) -> dict[s
     fit = fit_case(case.inputs, config)
     ct_grid = to_grid(case.ct_unit, fit, -1.0)
     volumes = {"grid": unit_to_ct(from_grid(ct_grid, fit, -1.0))}
-    mu, _ = encode_windows(pipeline.autoencoder, torch.from_numpy(ct_grid)[None, None].to(pipeline.device), config)
-    volumes["autoencoder"] = latent_to_hu(pipeline.autoencoder, mu, fit, config)
+    volumes["autoencoder"] = reconstruct_hu(pipeline.autoencoder, ct_grid, fit, config)
     if sample:
         sct = hu_to_sct(pipeline.predict(case.inputs), case.inputs.body, case.inputs.mr_image)  # as the container writes it
         volumes["sampler"] = to_array(sct)

@@ -15,9 +15,9 @@ from monai.networks.nets import PatchDiscriminator
 
 from model.errors import InputError
 from model.headgrid import to_grid
-from model.latent import build_autoencoder, check_shapes, encode_windows
+from model.latent import build_autoencoder, check_shapes
 from model.perceptual import PerceptualLoss3D, load_backbone
-from model.pipelines.ldm import fit_case, latent_to_hu
+from model.pipelines.ldm import fit_case, reconstruct_hu
 from model.train.brain import on_grid
 from model.train.data import PatchSampler
 from model.train.harness import training_section, unwrap
@@ -108,9 +108,7 @@ class AutoencoderTask:
         autoencoder.eval()
         try:
             fit = fit_case(case.inputs, self.config)
-            ct = torch.from_numpy(to_grid(case.ct_unit, fit, -1.0))[None, None].to(self.device)
-            mu, _ = encode_windows(autoencoder, ct, self.config)
-            return latent_to_hu(autoencoder, mu, fit, self.config)
+            return reconstruct_hu(autoencoder, to_grid(case.ct_unit, fit, -1.0), fit, self.config)
         finally:
             autoencoder.train()
 
