@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from monai.inferers import sliding_window_inference
 from monai.networks.nets import AutoencoderKL, ControlNet, DiffusionModelUNet
@@ -179,6 +180,12 @@ def encode_windows(autoencoder, image: torch.Tensor, config: dict) -> tuple[torc
     out = sliding_window_inference(image, autoencoder_window(config), 1, both, overlap=autoencoder_overlap(config),
                                    mode="gaussian")
     return out.chunk(2, dim=1)
+
+
+def encode_grid(autoencoder, ct_grid: np.ndarray, config: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mu, sigma) of a CT on the model grid ([-1, 1], a numpy volume), encoded in windows on the autoencoder's device."""
+    device = next(autoencoder.parameters()).device
+    return encode_windows(autoencoder, torch.from_numpy(np.ascontiguousarray(ct_grid))[None, None].to(device), config)
 
 
 def decode_windows(autoencoder, latent: torch.Tensor, config: dict) -> torch.Tensor:

@@ -18,7 +18,7 @@ from model.errors import WeightsError
 from model.headgrid import GridFit, from_grid, plan_fit, to_grid
 from model.intensity import DEFAULT_MR_PERCENTILES, normalise_mr, unit_to_ct
 from model.latent import (build_autoencoder, build_controlnet, build_ddim, build_unet, check_shapes, controlled_prediction,
-                          decode_windows, encode_windows, latent_shape)
+                          decode_windows, encode_grid, latent_shape)
 from model.weights import CONFIG, load_weights
 
 
@@ -37,8 +37,7 @@ def latent_to_hu(autoencoder, latent: torch.Tensor, fit: GridFit, config: dict) 
 def reconstruct_hu(autoencoder, ct_grid: np.ndarray, fit: GridFit, config: dict) -> np.ndarray:
     """A CT on the grid ([-1, 1]) encoded and decoded by the autoencoder, in HU on the MR's voxels: the ceiling
     of any sCT this autoencoder decodes (the autoencoder stage's validation, and model.error_budget)."""
-    device = next(autoencoder.parameters()).device
-    mu, _ = encode_windows(autoencoder, torch.from_numpy(ct_grid)[None, None].to(device), config)
+    mu, _ = encode_grid(autoencoder, ct_grid, config)
     return latent_to_hu(autoencoder, mu, fit, config)
 
 

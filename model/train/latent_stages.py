@@ -17,13 +17,13 @@ import numpy as np
 import torch
 from monai.networks.utils import copy_model_state
 
+from model.errors import InputError
 from model.headgrid import to_grid
 from model.latent import (build_autoencoder, build_controlnet, build_ddpm, build_unet, check_shapes, controlled_prediction,
-                          diffusion_target, encode_windows, predicted_x0)
+                          diffusion_target, encode_grid, predicted_x0)
 from model.pipelines.ldm import LatentDiffusionPipeline, fit_case, latent_to_hu, scale_factor
 from model.train.brain import PreviousStage, on_grid
 from model.train.harness import training_section, unwrap
-from model.errors import InputError
 from model.weights import CONFIG, MANIFEST, save_weights, sha256
 
 FILES = {"autoencoder": "autoencoder.safetensors", "unet": "unet.safetensors", "controlnet": "controlnet.safetensors"}
@@ -66,8 +66,7 @@ class _LatentStage:
 
     @torch.no_grad()
     def _encode(self, ct_grid: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        image = torch.from_numpy(np.ascontiguousarray(ct_grid))[None, None].to(self.device)
-        mu, sigma = encode_windows(self.autoencoder, image, self.config)
+        mu, sigma = encode_grid(self.autoencoder, ct_grid, self.config)
         return mu.cpu(), sigma.cpu()
 
     def sampler(self, cases, rng: np.random.Generator) -> LatentSampler:
