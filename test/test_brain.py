@@ -13,7 +13,8 @@ from brain_fixtures import tiny_brain_config, write_brain_folder
 from conftest import ROOT, make_image, write_container_input
 from model.errors import InputError, WeightsError
 from model.headgrid import from_grid, plan_fit, to_grid
-from model.latent import build_autoencoder, build_controlnet, build_unet, check_shapes
+from model.latent import (build_autoencoder, build_controlnet, build_unet, check_shapes, controlled_prediction,
+                          embedded_conditioning)
 from model.perceptual import BACKBONES, PerceptualLoss3D, backbone_file, build_backbone, load_backbone
 from model.pipelines import CaseInput, load_pipeline
 from model.registry import ModelEntry
@@ -94,6 +95,29 @@ def test_method_scale_config_builds_at_a_48_cubed_latent():
     assert latent_shape(config)[1:] == (48, 48, 48)
     controlnet = build_controlnet(config)
     assert sum(p.numel() for p in controlnet.parameters()) > 1_000_000
+
+
+def test_the_mr_embedded_once_steers_exactly_as_embedding_it_every_step():
+    config = tiny_brain_config()
+    unet, controlnet = build_unet(config), build_controlnet(config)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in [*unet.parameters(), *controlnet.parameters()]:  # both start with zero output convolutions
+            p.normal_(0, 0.1)
+    x, mr, t = torch.randn(1, 2, 8, 8, 8), torch.randn(1, 1, 16, 16, 16), torch.tensor([500])
+    embedding = controlnet.controlnet_cond_embedding
+    with torch.no_grad():
+        every_step = controlled_prediction(unet, controlnet, x, t, mr)
+        without_mr = controlled_prediction(unet, controlnet, x, t, torch.zeros_like(mr))
+        with embedded_conditioning(controlnet, mr) as embedded:
+            assert embedded.shape == (1, 8, 8, 8, 8)
+            once = [controlled_prediction(unet, controlnet, x, t, embedded) for _ in range(2)]
+        assert controlnet.controlnet_cond_embedding is embedding
+        with pytest.raises(RuntimeError), embedded_conditioning(controlnet, mr):
+            raise RuntimeError("a failing step")
+    assert controlnet.controlnet_cond_embedding is embedding  # restored, also after an error
+    assert not torch.equal(every_step, without_mr)
+    assert torch.equal(once[0], every_step) and torch.equal(once[1], every_step)
 
 
 # ------------------------------------------------------ monai-generative checkpoints

@@ -18,7 +18,7 @@ from model.errors import WeightsError
 from model.headgrid import GridFit, from_grid, plan_fit, to_grid
 from model.intensity import DEFAULT_MR_PERCENTILES, normalise_mr, unit_to_ct
 from model.latent import (build_autoencoder, build_controlnet, build_ddim, build_unet, check_shapes, controlled_prediction,
-                          decode_windows, encode_grid, latent_shape)
+                          decode_windows, embedded_conditioning, encode_grid, latent_shape)
 from model.weights import CONFIG, load_weights
 
 
@@ -85,12 +85,12 @@ class LatentDiffusionPipeline:
         scheduler.set_timesteps(self.steps)
         generator = torch.Generator().manual_seed(seed)  # drawn on the CPU: the same noise on every device
         x = torch.randn((1, *latent_shape(self.config)), generator=generator).to(self.device)
-        mr_grid = mr_grid.to(self.device)
-        for t in scheduler.timesteps:
-            timestep = torch.full((1,), int(t), device=self.device, dtype=torch.long)
-            with self._autocast():
-                prediction = controlled_prediction(self.unet, self.controlnet, x, timestep, mr_grid, self.conditioning_scale)
-            x, _ = scheduler.step(prediction.float(), int(t), x)
+        with embedded_conditioning(self.controlnet, mr_grid.to(self.device)) as mr:
+            for t in scheduler.timesteps:
+                timestep = torch.full((1,), int(t), device=self.device, dtype=torch.long)
+                with self._autocast():
+                    prediction = controlled_prediction(self.unet, self.controlnet, x, timestep, mr, self.conditioning_scale)
+                x, _ = scheduler.step(prediction.float(), int(t), x)
         return x
 
     def mr_on_grid(self, case) -> tuple[GridFit, np.ndarray]:
