@@ -22,6 +22,7 @@ from model.pipelines import load_pipeline
 from model.registry import ModelEntry
 from model.train.__main__ import main as train_main
 from model.train.data import find_cases, load_case
+from model.train.latent_stages import LatentSampler
 from model.weights import read_config, verify_manifest, write_manifest
 
 STAGE = {"flip_lr": True, "lr": 1e-3, "val_cases": 1, "val_interval": 2, "checkpoint_interval": 1, "log_interval": 1, "seed": 0}
@@ -30,7 +31,7 @@ CONFIG["training"] = {
     "autoencoder": {**STAGE, "iterations": 2, "patch_size": [16, 16, 16],
                     "losses": {"kl_weight": 1e-6, "perceptual_weight": 0.0, "adversarial_weight": 0.01, "adversarial_warmup": 1}},
     "diffusion": {**STAGE, "iterations": 2, "validation_timestep": 300},
-    "controlnet": {**STAGE, "iterations": 2},
+    "controlnet": {**STAGE, "iterations": 2, "latent_crop": [4, 6, 4]},  # blocks of the 8^3 latent, whole at validation
 }
 
 
@@ -142,6 +143,24 @@ def test_resume_refuses_another_previous_stage_folder(stages, dataset, tmp_path,
     assert "is not the previous-stage folder this checkpoint was trained from" in capsys.readouterr().err
 
 
+def test_latent_blocks_come_with_the_mr_block_over_the_same_voxels():
+    factor, latent = 4, (6, 7, 5)
+    index = torch.arange(np.prod(latent), dtype=torch.float32).reshape(1, 1, *latent)  # each latent voxel its own value
+    mr = index.repeat_interleave(factor, 2).repeat_interleave(factor, 3).repeat_interleave(factor, 4)
+    items = [{"mr": mr, "mu": index, "sigma": torch.zeros_like(index), "flip": False}]
+    sampler = LatentSampler(items, np.random.default_rng(0), crop=(4, 4, 2), factor=factor)
+    starts = set()
+    for _ in range(40):
+        mr_block, z = sampler.sample()
+        assert z.shape == (1, 1, 4, 4, 2) and mr_block.shape == (1, 1, 16, 16, 8)
+        assert torch.equal(mr_block, z.repeat_interleave(factor, 2).repeat_interleave(factor, 3).repeat_interleave(factor, 4))
+        starts.add(int(z[0, 0, 0, 0, 0]))
+    assert len(starts) > 10  # blocks from all over the latent, up to its far edges
+    assert int(index.max()) in {int(sampler.sample()[1].max()) for _ in range(200)}
+    whole = LatentSampler(items, np.random.default_rng(0), factor=factor).sample()
+    assert torch.equal(whole[0], mr) and torch.equal(whole[1], index)
+
+
 def test_stage_errors_are_one_line(stages, dataset, tmp_path, capsys):
     def error(*args):
         assert train(*args) == 1
@@ -161,6 +180,10 @@ def test_stage_errors_are_one_line(stages, dataset, tmp_path, capsys):
                                                       perceptual_cache_dir=str(tmp_path / "cache"))
     line = error("autoencoder", dataset, write_config(tmp_path / "p.json", other), tmp_path / "e")
     assert line.startswith(f"error: {tmp_path / 'cache' / 'resnet_10_23dataset.pth'}: perceptual backbone weights missing")
+    other["training"]["controlnet"]["latent_crop"] = [4, 5, 4]
+    assert "training.controlnet.latent_crop [4, 5, 4] must be 3 numbers, each a multiple of the UNet's downsampling 2 and at " \
+           "most the latent [8, 8, 8]" in error("controlnet", dataset, write_config(tmp_path / "r.json", other), tmp_path / "g",
+                                                "--previous", str(stages / "diffusion" / "model"))
     del other["training"]["controlnet"]
     assert "has no training.controlnet section" in error("controlnet", dataset, write_config(tmp_path / "q.json", other),
                                                          tmp_path / "f", "--previous", str(stages / "diffusion" / "model"))

@@ -7,7 +7,9 @@
    with the MR, which enters at full grid resolution; the UNet stays frozen.
 
 Latents of every training case (and of its left-right mirror image, when
-``flip_lr``) are encoded once; each step draws z = mu + sigma * eps from them.
+``flip_lr``) are encoded once; each step draws z = mu + sigma * eps from them,
+whole or, with the stage's ``latent_crop``, a random block of it together with
+the MR over the same voxels.
 """
 from __future__ import annotations
 
@@ -19,8 +21,8 @@ from monai.networks.utils import copy_model_state
 
 from model.errors import InputError
 from model.headgrid import to_grid
-from model.latent import (build_autoencoder, build_controlnet, build_ddpm, build_unet, check_shapes, controlled_prediction,
-                          diffusion_target, encode_grid, predicted_x0)
+from model.latent import (autoencoder_factor, build_autoencoder, build_controlnet, build_ddpm, build_unet, check_shapes,
+                          controlled_prediction, diffusion_target, encode_grid, latent_shape, predicted_x0, unet_factor)
 from model.pipelines.ldm import LatentDiffusionPipeline, fit_case, latent_to_hu, scale_factor
 from model.train.brain import PreviousStage, on_grid
 from model.train.harness import training_section, unwrap
@@ -38,15 +40,28 @@ def freeze(net: torch.nn.Module) -> torch.nn.Module:
 
 
 class LatentSampler:
-    """Random (MR on the grid, latent draw) pairs; mirrored pairs when flipping is on."""
+    """Random (MR on the grid, latent draw) pairs; mirrored pairs when flipping is on.
 
-    def __init__(self, items: list[dict], rng: np.random.Generator):
+    With ``crop`` (latent voxels), each pair is a random block of the latent and the
+    MR block over the same voxels (``factor`` MR voxels per latent voxel along each
+    axis): the networks are convolutional, and a block costs a fraction of a whole
+    grid, most of all the ControlNet's conditioning embedding at full resolution.
+    """
+
+    def __init__(self, items: list[dict], rng: np.random.Generator, crop=None, factor: int = 1):
         self.items = items
         self.rng = rng
+        self.crop = None if crop is None else tuple(int(c) for c in crop)
+        self.factor = int(factor)
 
     def sample(self) -> tuple[torch.Tensor, torch.Tensor]:
         item = self.items[self.rng.integers(len(self.items))]
         mr, mu, sigma = item["mr"], item["mu"], item["sigma"]
+        if self.crop is not None:
+            start = [int(self.rng.integers(n - c + 1)) for n, c in zip(mu.shape[2:], self.crop)]
+            block = (Ellipsis, *(slice(s, s + c) for s, c in zip(start, self.crop)))
+            mu, sigma = mu[block], sigma[block]
+            mr = mr[(Ellipsis, *(slice(s * self.factor, (s + c) * self.factor) for s, c in zip(start, self.crop)))]
         return mr, mu + sigma * torch.randn_like(mu)
 
 
@@ -63,6 +78,7 @@ class _LatentStage:
         self.autoencoder = freeze(self.previous.load("autoencoder", build_autoencoder(config)).to(device))
         self.scheduler = build_ddpm(config)
         self.scale = None
+        self.crop = self._latent_crop()
 
     @torch.no_grad()
     def _encode(self, ct_grid: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -80,7 +96,18 @@ class _LatentStage:
                 items.append({"mr": torch.from_numpy(mr)[None, None], "mu": mu, "sigma": sigma, "flip": flip})
         if self.scale is None:
             self.scale = self._scale_factor(items)
-        return LatentSampler(items, rng)
+        return LatentSampler(items, rng, self.crop, autoencoder_factor(self.config))
+
+    def _latent_crop(self) -> tuple[int, ...] | None:
+        """``latent_crop`` of this stage's training section: blocks of the latent the UNet can run on."""
+        crop = self.training.get("latent_crop")
+        if crop is None:
+            return None
+        shape, factor = latent_shape(self.config)[1:], unet_factor(self.config)
+        if len(crop) != 3 or any(int(c) < 1 or int(c) > n or int(c) % factor for c, n in zip(crop, shape)):
+            raise InputError(Path("config"), f"training.{self.name}.latent_crop {list(crop)} must be 3 numbers, each a "
+                                             f"multiple of the UNet's downsampling {factor} and at most the latent {list(shape)}")
+        return tuple(int(c) for c in crop)
 
     def _scale_factor(self, items: list[dict]) -> float:
         raise NotImplementedError
