@@ -12,9 +12,10 @@ process's peak resident memory (and peak GPU memory on CUDA).
 
 ``--sampling-step CONFIG`` builds the brain networks a config describes (random
 weights: the method-scale config has no trained weights here) and times one
-sampling step as the sampler runs it: ControlNet on the latent and the MR at
-full grid resolution, then the UNet with its residuals, then the DDIM update
-(fp16 autocast on CUDA).
+sampling step as the sampler runs it: ControlNet on the latent and the MR's
+conditioning embedding, then the UNet with its residuals, then the DDIM update
+(fp16 autocast on CUDA); and, apart, the embedding itself (the MR at full grid
+resolution), which the sampler computes once per sample.
 """
 from __future__ import annotations
 
@@ -32,8 +33,8 @@ import torch
 
 from model.container import choose_device
 from model.imageio import hu_to_sct
-from model.latent import (build_controlnet, build_ddim, build_unet, check_shapes, controlled_prediction, grid_size,
-                          latent_shape)
+from model.latent import (build_controlnet, build_ddim, build_unet, check_shapes, controlled_prediction, embedded_conditioning,
+                          grid_size, latent_shape)
 from model.pipelines import CaseInput, load_pipeline
 from model.registry import ModelEntry
 from model.weights import read_config
@@ -51,7 +52,9 @@ def synthetic_case(shape, spacing=(1.0, 1.0, 2.5), seed: int = 0) -> CaseInput:
     return CaseInput(image, mr, body)
 
 
-def sampling_step_seconds(config: dict, device: torch.device, repeats: int) -> list[float]:
+def sampling_step_seconds(config: dict, device: torch.device, repeats: int) -> tuple[list[float], float]:
+    """Seconds of ``repeats`` sampling steps as the sampler runs them, and of the MR's conditioning
+    embedding, which the sampler computes once per sample (both after a warm-up run)."""
     check_shapes(config, Path("config"))
     unet, controlnet = build_unet(config).to(device).eval(), build_controlnet(config).to(device).eval()
     scheduler = build_ddim(config)
@@ -61,20 +64,28 @@ def sampling_step_seconds(config: dict, device: torch.device, repeats: int) -> l
     t = int(scheduler.timesteps[0])
     timestep = torch.full((1,), t, device=device, dtype=torch.long)
     amp = torch.autocast("cuda", dtype=torch.float16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+
+    def now() -> float:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        return time.perf_counter()
+
     seconds = []
-    for run in range(repeats + 1):  # the first run warms up (allocations, kernel selection)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        with torch.no_grad(), amp:
-            prediction = controlled_prediction(unet, controlnet, x, timestep, mr)
-        scheduler.step(prediction.float(), t, x)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        if run:
-            seconds.append(time.perf_counter() - start)
-            print(f"step {run}: {seconds[-1]:.3f} s", flush=True)
-    return seconds
+    with torch.no_grad():
+        controlnet.controlnet_cond_embedding(mr)  # warm-up
+        start = now()
+        with embedded_conditioning(controlnet, mr) as embedded:
+            embedding_seconds = now() - start
+            print(f"conditioning embedding (once per sample): {embedding_seconds:.3f} s", flush=True)
+            for run in range(repeats + 1):  # the first run warms up (allocations, kernel selection)
+                start = now()
+                with amp:
+                    prediction = controlled_prediction(unet, controlnet, x, timestep, embedded)
+                scheduler.step(prediction.float(), t, x)
+                if run:
+                    seconds.append(now() - start)
+                    print(f"step {run}: {seconds[-1]:.3f} s", flush=True)
+    return seconds, embedding_seconds
 
 
 def peak_rss_gib() -> float:
@@ -98,9 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     device = choose_device(args.device)
     if args.sampling_step:
         config = json.loads(args.sampling_step.read_text())
-        seconds = sampling_step_seconds(config, device, args.repeats)
+        seconds, embedding = sampling_step_seconds(config, device, args.repeats)
         what = f"one sampling step of {args.sampling_step} (latent {'x'.join(map(str, latent_shape(config)))})"
-        figures = {"what": "sampling_step", "config": str(args.sampling_step)}
+        figures = {"what": "sampling_step", "config": str(args.sampling_step), "embedding_seconds": round(embedding, 3)}
     else:
         config = read_config(args.weights)
         pipeline = load_pipeline(ModelEntry(config["region"], config["pipeline"], args.weights), device)

@@ -275,8 +275,9 @@ def test_benchmark_times_one_sampling_step_and_a_whole_brain_case(tmp_path, brai
     config.write_text(json.dumps(tiny_brain_config()))
     assert bench.main(["--sampling-step", str(config), "--repeats", "2", "--json", str(tmp_path / "step.json")]) == 0
     figures = json.loads((tmp_path / "step.json").read_text())
-    assert figures["what"] == "sampling_step" and len(figures["seconds"]) == 2
-    assert "one sampling step of" in capsys.readouterr().out
+    assert figures["what"] == "sampling_step" and len(figures["seconds"]) == 2 and figures["embedding_seconds"] > 0
+    out = capsys.readouterr().out
+    assert "one sampling step of" in out and "conditioning embedding (once per sample)" in out
     assert bench.main(["--weights", str(brain_weights / "brain"), "--shape", "30", "36", "28", "--spacing", "2", "2", "2",
                        "--repeats", "1", "--json", str(tmp_path / "case.json")]) == 0
     assert json.loads((tmp_path / "case.json").read_text())["shape_zyx"] == [30, 36, 28]
