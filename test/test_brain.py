@@ -18,6 +18,7 @@ from model.latent import (build_autoencoder, build_controlnet, build_unet, check
 from model.perceptual import BACKBONES, PerceptualLoss3D, backbone_file, build_backbone, load_backbone
 from model.pipelines import CaseInput, load_pipeline
 from model.registry import ModelEntry
+from model.train.latent_stages import latent_crop
 from model.weights import load_weights, read_config, save_weights
 
 
@@ -95,6 +96,18 @@ def test_method_scale_config_builds_at_a_48_cubed_latent():
     assert latent_shape(config)[1:] == (48, 48, 48)
     controlnet = build_controlnet(config)
     assert sum(p.numel() for p in controlnet.parameters()) > 1_000_000
+
+
+BRAIN_CONFIGS = sorted(p for p in [*(ROOT / "configs").glob("*.json"), *(ROOT / "configs" / "experiments").glob("*.json")]
+                       if json.loads(p.read_text())["region"] == "Brain")
+
+
+@pytest.mark.parametrize("path", BRAIN_CONFIGS, ids=lambda p: p.relative_to(ROOT / "configs").as_posix())
+def test_every_brain_config_in_the_repository_passes_the_shape_checks(path):
+    config = json.loads(path.read_text())
+    check_shapes(config, path)
+    for stage in ("diffusion", "controlnet"):
+        latent_crop(config, stage)  # the trainer's check of training.<stage>.latent_crop, without training
 
 
 def test_the_mr_embedded_once_steers_exactly_as_embedding_it_every_step():

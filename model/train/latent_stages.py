@@ -39,6 +39,18 @@ def freeze(net: torch.nn.Module) -> torch.nn.Module:
     return net.eval()
 
 
+def latent_crop(config: dict, stage: str) -> tuple[int, ...] | None:
+    """``training.<stage>.latent_crop``, checked: blocks of the latent the UNet can run on (or None: whole latents)."""
+    crop = config.get("training", {}).get(stage, {}).get("latent_crop")
+    if crop is None:
+        return None
+    shape, factor = latent_shape(config)[1:], unet_factor(config)
+    if len(crop) != 3 or any(int(c) < 1 or int(c) > n or int(c) % factor for c, n in zip(crop, shape)):
+        raise InputError(Path("config"), f"training.{stage}.latent_crop {list(crop)} must be 3 numbers, each a "
+                                         f"multiple of the UNet's downsampling {factor} and at most the latent {list(shape)}")
+    return tuple(int(c) for c in crop)
+
+
 class LatentSampler:
     """Random (MR on the grid, latent draw) pairs; mirrored pairs when flipping is on.
 
@@ -78,7 +90,7 @@ class _LatentStage:
         self.autoencoder = freeze(self.previous.load("autoencoder", build_autoencoder(config)).to(device))
         self.scheduler = build_ddpm(config)
         self.scale = None
-        self.crop = self._latent_crop()
+        self.crop = latent_crop(config, self.name)
 
     @torch.no_grad()
     def _encode(self, ct_grid: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -97,17 +109,6 @@ class _LatentStage:
         if self.scale is None:
             self.scale = self._scale_factor(items)
         return LatentSampler(items, rng, self.crop, autoencoder_factor(self.config))
-
-    def _latent_crop(self) -> tuple[int, ...] | None:
-        """``latent_crop`` of this stage's training section: blocks of the latent the UNet can run on."""
-        crop = self.training.get("latent_crop")
-        if crop is None:
-            return None
-        shape, factor = latent_shape(self.config)[1:], unet_factor(self.config)
-        if len(crop) != 3 or any(int(c) < 1 or int(c) > n or int(c) % factor for c, n in zip(crop, shape)):
-            raise InputError(Path("config"), f"training.{self.name}.latent_crop {list(crop)} must be 3 numbers, each a "
-                                             f"multiple of the UNet's downsampling {factor} and at most the latent {list(shape)}")
-        return tuple(int(c) for c in crop)
 
     def _scale_factor(self, items: list[dict]) -> float:
         raise NotImplementedError
