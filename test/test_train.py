@@ -161,3 +161,30 @@ def test_crop_patch_pads_small_volumes_and_stays_inside_large_ones():
     np.testing.assert_array_equal(patch, volume[:2, :3, :4])
     padded = crop_patch(volume, (2, 2, 3), (6, 5, 6), -1)
     assert padded.shape == (6, 5, 6) and (padded[0] == -1).all() and (padded[1:5] == volume).all()
+
+
+def test_bf16_mixed_precision_runs_the_forward_passes_in_bfloat16_and_keeps_float32_weights(tmp_path):
+    config = copy.deepcopy(CONFIG)
+    config["training"]["amp"] = "bf16"
+    task = Pix2PixTask(config, torch.device("cpu"))
+    seen = []
+    task.nets["generator"].register_forward_hook(lambda module, args, out: seen.append(out.dtype))
+    before = [p.detach().clone() for p in task.nets["generator"].parameters()]
+    mr, ct = torch.rand(1, 1, 16, 32, 32) * 2 - 1, torch.rand(1, 1, 16, 32, 32) * 2 - 1
+    losses = task.train_step(mr, ct)
+    assert seen == [torch.bfloat16]
+    assert all(np.isfinite(v) for v in losses.values())
+    params = list(task.nets["generator"].parameters())
+    assert all(p.dtype == torch.float32 for p in params)
+    assert any(not torch.equal(a, b) for a, b in zip(before, params))  # the step did update the weights
+
+
+@pytest.mark.parametrize("setting", ["fp16", "yes"])
+def test_an_unknown_mixed_precision_is_refused_naming_the_setting(dataset, tmp_path, setting, capsys):
+    config = copy.deepcopy(CONFIG)
+    config["training"]["amp"] = setting
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    assert train(dataset, path, tmp_path / "run") == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"training.amp is '{setting}'" in err and "'bf16'" in err

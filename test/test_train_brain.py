@@ -30,8 +30,9 @@ CONFIG = {k: v for k, v in TINY_BRAIN.items() if k not in ("weights", "latent", 
 CONFIG["training"] = {
     "autoencoder": {**STAGE, "iterations": 2, "patch_size": [16, 16, 16],
                     "losses": {"kl_weight": 1e-6, "perceptual_weight": 0.0, "adversarial_weight": 0.01, "adversarial_warmup": 1}},
-    "diffusion": {**STAGE, "iterations": 2, "validation_timestep": 300},
-    "controlnet": {**STAGE, "iterations": 2, "latent_crop": [4, 6, 4]},  # blocks of the 8^3 latent, whole at validation
+    # bfloat16 forward passes in the later stages, as the demo config trains them
+    "diffusion": {**STAGE, "iterations": 2, "validation_timestep": 300, "amp": "bf16"},
+    "controlnet": {**STAGE, "iterations": 2, "latent_crop": [4, 6, 4], "amp": "bf16"},  # blocks of the 8^3 latent, whole at validation
 }
 
 
@@ -113,6 +114,22 @@ def test_the_unet_stays_frozen_and_the_controlnet_starts_from_it(stages):
     assert all(torch.equal(before[k], after[k]) for k in before)
 
 
+def test_bf16_stages_train_in_bfloat16_and_export_float32_weights(stages):
+    from safetensors.torch import load_file
+
+    from model.train.latent_stages import DiffusionTask
+
+    config = json.loads((stages / "config.json").read_text())
+    task = DiffusionTask(config, torch.device("cpu"), previous=stages / "ae" / "model")
+    task.scale = 1.0
+    seen = []
+    task.nets["unet"].register_forward_hook(lambda module, args, out: seen.append(out.dtype))
+    task.train_step(None, torch.randn(1, 2, 8, 8, 8))
+    assert seen == [torch.bfloat16]
+    for name in ("unet", "controlnet"):
+        assert {t.dtype for t in load_file(stages / "controlnet" / "model" / f"{name}.safetensors").values()} == {torch.float32}
+
+
 def test_the_exported_brain_folder_runs_in_the_container_pipeline(stages, dataset):
     folder = stages / "controlnet" / "model"
     pipeline = load_pipeline(ModelEntry("Brain", "ldm", folder), torch.device("cpu"))
@@ -180,6 +197,10 @@ def test_stage_errors_are_one_line(stages, dataset, tmp_path, capsys):
                                                       perceptual_cache_dir=str(tmp_path / "cache"))
     line = error("autoencoder", dataset, write_config(tmp_path / "p.json", other), tmp_path / "e")
     assert line.startswith(f"error: {tmp_path / 'cache' / 'resnet_10_23dataset.pth'}: perceptual backbone weights missing")
+    other["training"]["controlnet"]["amp"] = "fp16"
+    assert "training.controlnet.amp is 'fp16': use 'bf16', or false for float32" in error(
+        "controlnet", dataset, write_config(tmp_path / "s.json", other), tmp_path / "h", "--previous", str(stages / "diffusion" / "model"))
+    other["training"]["controlnet"]["amp"] = "bf16"
     other["training"]["controlnet"]["latent_crop"] = [4, 5, 4]
     assert "training.controlnet.latent_crop [4, 5, 4] must be 3 numbers, each a multiple of the UNet's downsampling 2 and at " \
            "most the latent [8, 8, 8]" in error("controlnet", dataset, write_config(tmp_path / "r.json", other), tmp_path / "g",

@@ -20,7 +20,7 @@ from model.perceptual import PerceptualLoss3D, load_backbone
 from model.pipelines.ldm import fit_case, reconstruct_hu
 from model.train.brain import on_grid
 from model.train.data import PatchSampler
-from model.train.harness import training_section, unwrap
+from model.train.harness import mixed_precision, training_section, unwrap
 from model.train.pix2pix import set_requires_grad
 from model.weights import save_weights
 
@@ -44,6 +44,7 @@ class AutoencoderTask:
         self.config = config
         self.device = device
         self.training = training_section(config, type(self))
+        self.autocast = mixed_precision(config, type(self), device)
         d = config["networks"]["discriminator"]
         self.nets = {
             "autoencoder": build_autoencoder(config).to(device),
@@ -72,18 +73,23 @@ class AutoencoderTask:
     def train_step(self, mr: torch.Tensor, ct: torch.Tensor, iteration: int = 0) -> dict[str, float]:
         autoencoder, discriminator = self.nets["autoencoder"], self.nets["discriminator"]
         adversarial = self.w_adv > 0 and iteration > self.adv_start
-        recon, mu, sigma = autoencoder(ct)
+        with self.autocast():
+            recon, mu, sigma = autoencoder(ct)
+        recon, mu, sigma = recon.float(), mu.float(), sigma.float()
         l1 = torch.nn.functional.l1_loss(recon, ct)
         kl = kl_divergence(mu, sigma)
         loss = l1 + self.w_kl * kl
         losses = {"l1": l1.item(), "kl": kl.item()}
         if self.perceptual is not None:
-            perceptual = self.perceptual(recon, ct)
+            with self.autocast():
+                perceptual = self.perceptual(recon, ct).float()
             loss = loss + self.w_perceptual * perceptual
             losses["perceptual"] = perceptual.item()
         if adversarial:
             set_requires_grad(discriminator, False)
-            adv = self.adversarial(unwrap(discriminator)(recon)[-1], target_is_real=True, for_discriminator=False)
+            with self.autocast():
+                logits = unwrap(discriminator)(recon)[-1]
+            adv = self.adversarial(logits.float(), target_is_real=True, for_discriminator=False)
             loss = loss + self.w_adv * adv
             losses["adv_g"] = adv.item()
         self.optimizers["autoencoder"].zero_grad(set_to_none=True)
@@ -91,7 +97,9 @@ class AutoencoderTask:
         self.optimizers["autoencoder"].step()
         if adversarial:
             set_requires_grad(discriminator, True)
-            real, fake = discriminator(torch.cat([ct, recon.detach()], 0))[-1].chunk(2)
+            with self.autocast():
+                logits = discriminator(torch.cat([ct, recon.detach()], 0))[-1]
+            real, fake = logits.float().chunk(2)
             loss_d = 0.5 * (self.adversarial(real, target_is_real=True, for_discriminator=True)
                             + self.adversarial(fake, target_is_real=False, for_discriminator=True))
             self.optimizers["discriminator"].zero_grad(set_to_none=True)

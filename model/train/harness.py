@@ -2,7 +2,8 @@
 
 It owns what is the same for all models: the data split, distributed training
 (torchrun -> DistributedDataParallel, gloo on the CPU, NCCL on GPUs), the
-progress bar, resumable checkpoints, learning-rate decay, validation with the
+progress bar, resumable checkpoints, learning-rate decay, bfloat16 mixed precision
+(``training.amp``, which a task applies to its forward passes), validation with the
 SynthRAD metrics through the deployment code path, the CSV logs, the PNG
 previews and the export of a self-describing model folder. A task (one per
 model) supplies the networks, their optimisers, one training step, a whole-case
@@ -32,6 +33,7 @@ import platform
 import sys
 import time
 import warnings
+from contextlib import nullcontext
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -65,6 +67,41 @@ def training_section(config: dict, task_class) -> dict:
             raise KeyError(f"training.{task_class.name}")
         return section[task_class.name]
     return section
+
+
+# ``training.amp``: forward passes of training steps in this precision (torch.autocast); weights, optimiser
+# state and losses stay float32. bfloat16 needs no loss scaling (float16 would, so it is not offered).
+AMP_DTYPES = {"bf16": torch.bfloat16}
+
+
+def mixed_precision(config: dict, task_class, device: torch.device):
+    """A context-manager factory for the forward passes of one training step: autocast to the task's
+    ``training[.<stage>].amp`` ("bf16": on GPUs from Ampere on and on CPUs with AMX / AVX-512 BF16 it halves
+    the step time or better), or nothing when ``amp`` is false or absent. Validation always runs in float32,
+    as the container does on the CPU."""
+    setting = training_section(config, task_class).get("amp", False)
+    if setting in (False, None):
+        return nullcontext
+    if setting not in AMP_DTYPES:
+        raise InputError(Path("config"), f"{_section_name(task_class)}.amp is {setting!r}: use {' or '.join(map(repr, AMP_DTYPES))}, "
+                                         f"or false for float32")
+    if device.type == "cpu" and not native_cpu_bf16():
+        log.warning("%s.amp is %r but this CPU has no native bfloat16 (AVX-512 BF16 or AMX): steps may be slower "
+                    "than in float32", _section_name(task_class), setting)
+    dtype = AMP_DTYPES[setting]
+    return lambda: torch.autocast(device.type, dtype=dtype)
+
+
+def _section_name(task_class) -> str:
+    return f"training.{task_class.name}" if getattr(task_class, "staged", False) else "training"
+
+
+def native_cpu_bf16() -> bool:
+    """Whether oneDNN runs bfloat16 natively on this CPU (AVX-512 BF16 or AMX)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a private oneDNN query: when it is missing, assume not
+        return False
 
 
 def unwrap(net: torch.nn.Module) -> torch.nn.Module:

@@ -25,7 +25,7 @@ from model.latent import (autoencoder_factor, build_autoencoder, build_controlne
                           controlled_prediction, diffusion_target, encode_grid, latent_shape, predicted_x0, unet_factor)
 from model.pipelines.ldm import LatentDiffusionPipeline, fit_case, latent_to_hu, scale_factor
 from model.train.brain import PreviousStage, on_grid
-from model.train.harness import training_section, unwrap
+from model.train.harness import mixed_precision, training_section, unwrap
 from model.weights import CONFIG, MANIFEST, save_weights, sha256
 
 FILES = {"autoencoder": "autoencoder.safetensors", "unet": "unet.safetensors", "controlnet": "controlnet.safetensors"}
@@ -87,6 +87,7 @@ class _LatentStage:
         self.config = config
         self.device = device
         self.training = training_section(config, type(self))
+        self.autocast = mixed_precision(config, type(self), device)
         self.autoencoder = freeze(self.previous.load("autoencoder", build_autoencoder(config)).to(device))
         self.scheduler = build_ddpm(config)
         self.scale = None
@@ -156,7 +157,9 @@ class DiffusionTask(_LatentStage):
 
     def train_step(self, mr: torch.Tensor, latents: torch.Tensor, iteration: int = 0) -> dict[str, float]:
         x, t, target = self._noised(latents * self.scale)
-        return self._step("unet", torch.nn.functional.mse_loss(self.nets["unet"](x, t).float(), target))
+        with self.autocast():
+            prediction = self.nets["unet"](x, t)
+        return self._step("unet", torch.nn.functional.mse_loss(prediction.float(), target))
 
     @torch.no_grad()
     def predict_case(self, case) -> np.ndarray:
@@ -197,7 +200,8 @@ class ControlNetTask(_LatentStage):
 
     def train_step(self, mr: torch.Tensor, latents: torch.Tensor, iteration: int = 0) -> dict[str, float]:
         x, t, target = self._noised(latents * self.scale)
-        prediction = controlled_prediction(self.unet, self.nets["controlnet"], x, t, mr)
+        with self.autocast():
+            prediction = controlled_prediction(self.unet, self.nets["controlnet"], x, t, mr)
         return self._step("controlnet", torch.nn.functional.mse_loss(prediction.float(), target))
 
     def pipeline(self) -> LatentDiffusionPipeline:

@@ -10,7 +10,7 @@ from torch import nn
 
 from model.networks import build_discriminator, build_generator
 from model.pipelines.pix2pix import Pix2PixPipeline
-from model.train.harness import unwrap
+from model.train.harness import mixed_precision, unwrap
 from model.weights import save_weights
 
 GENERATOR_FILE = "generator.safetensors"
@@ -51,6 +51,7 @@ class Pix2PixTask:
         betas = tuple(training.get("betas", (0.5, 0.999)))
         lr = float(training.get("lr", 1e-3))
         self.optimizers = {k: torch.optim.Adam(net.parameters(), lr=lr, betas=betas) for k, net in self.nets.items()}
+        self.autocast = mixed_precision(config, type(self), device)
         self.gan_loss = GanLoss(training.get("gan_loss", "bce"))
         self.lambda_l1 = float(training.get("lambda_l1", 100.0))
         if list(training["patch_size"]) != list(config["inference"]["roi_size"]):
@@ -60,12 +61,15 @@ class Pix2PixTask:
 
     def train_step(self, mr: torch.Tensor, ct: torch.Tensor, iteration: int = 0) -> dict[str, float]:
         generator, discriminator = self.nets["generator"], self.nets["discriminator"]
-        fake = generator(mr)
+        with self.autocast():
+            fake = generator(mr).float()
 
         # 1. Discriminator: real pairs -> 1, generated pairs -> 0 (one forward for both).
         set_requires_grad(discriminator, True)
         pairs = torch.cat([torch.cat([mr, ct], 1), torch.cat([mr, fake.detach()], 1)], 0)
-        real_logits, fake_logits = discriminator(pairs)[-1].chunk(2)
+        with self.autocast():
+            logits = discriminator(pairs)[-1]
+        real_logits, fake_logits = logits.float().chunk(2)
         loss_d = 0.5 * (self.gan_loss(real_logits, True) + self.gan_loss(fake_logits, False))
         self.optimizers["discriminator"].zero_grad(set_to_none=True)
         loss_d.backward()
@@ -73,7 +77,9 @@ class Pix2PixTask:
 
         # 2. Generator: fool the (frozen, unsynchronised) discriminator and stay close to the CT.
         set_requires_grad(discriminator, False)
-        loss_adv = self.gan_loss(unwrap(discriminator)(torch.cat([mr, fake], 1))[-1], True)
+        with self.autocast():
+            logits = unwrap(discriminator)(torch.cat([mr, fake], 1))[-1]
+        loss_adv = self.gan_loss(logits.float(), True)
         loss_l1 = torch.nn.functional.l1_loss(fake, ct)
         loss_g = loss_adv + self.lambda_l1 * loss_l1
         self.optimizers["generator"].zero_grad(set_to_none=True)
