@@ -3,6 +3,7 @@
     python -m model.bench --weights weights/pelvis --shape 153 410 586 [--repeats 3] [--threads 2] [--device cpu]
     python -m model.bench --weights weights/brain --shape 180 220 180 --spacing 1 1 1
     python -m model.bench --sampling-step configs/brain_ldm.json [--device cuda]
+    python -m model.bench --training-steps configs/brain_ldm_demo.json [--repeats 10]
 
 The volume is an elliptic body (random MR values inside, 1 x 1 x 2.5 mm) of the
 given (z, y, x) size: the largest SynthRAD2023 pelvis by default. The full
@@ -16,14 +17,23 @@ sampling step as the sampler runs it: ControlNet on the latent and the MR's
 conditioning embedding, then the UNet with its residuals, then the DDIM update
 (fp16 autocast on CUDA); and, apart, the embedding itself (the MR at full grid
 resolution), which the sampler computes once per sample.
+
+``--training-steps CONFIG`` times one training step of each brain stage (the
+trainer's own task classes and steps, random weights and inputs of the shapes
+the config trains on: the autoencoder's patch with its adversarial term on, the
+UNet's and the ControlNet's latent blocks with the MR block) in float32 and in
+bfloat16 mixed precision (``training.<stage>.amp``), and prints their ratio.
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import json
+import platform
 import resource
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,11 +43,11 @@ import torch
 
 from model.container import choose_device
 from model.imageio import hu_to_sct
-from model.latent import (build_controlnet, build_ddim, build_unet, check_shapes, controlled_prediction, embedded_conditioning,
-                          grid_size, latent_shape)
+from model.latent import (autoencoder_factor, build_autoencoder, build_controlnet, build_ddim, build_unet, check_shapes,
+                          controlled_prediction, embedded_conditioning, grid_size, latent_shape)
 from model.pipelines import CaseInput, load_pipeline
 from model.registry import ModelEntry
-from model.weights import read_config
+from model.weights import read_config, save_weights, write_config, write_manifest
 
 LARGEST_PELVIS = (153, 410, 586)
 
@@ -88,6 +98,77 @@ def sampling_step_seconds(config: dict, device: torch.device, repeats: int) -> t
     return seconds, embedding_seconds
 
 
+def _random_stage_folder(config: dict, folder: Path) -> Path:
+    """A model folder (random autoencoder and UNet weights, config, manifest) for the later stages to start from."""
+    nets = {"autoencoder": build_autoencoder(config), "unet": build_unet(config)}
+    for name, net in nets.items():
+        save_weights(net, folder / f"{name}.safetensors")
+    write_config(folder, {**config, "latent": {"scale_factor": 1.0}, "weights": {n: f"{n}.safetensors" for n in nets}})
+    write_manifest(folder)
+    return folder
+
+
+def _stage_inputs(config: dict, stage: str, device: torch.device) -> tuple:
+    """(mr, target, iteration) of the shapes the stage trains on: the autoencoder's CT patch (after its
+    adversarial warm-up), a latent (block) and, for the ControlNet, the MR block over the same voxels."""
+    training = config["training"][stage]
+    if stage == "autoencoder":
+        warmup = int(training.get("losses", {}).get("adversarial_warmup", 0))
+        return None, torch.rand((1, 1, *training["patch_size"]), device=device) * 2 - 1, warmup + 1
+    shape = latent_shape(config)
+    block = training.get("latent_crop") or shape[1:]
+    mr = None
+    if stage == "controlnet":
+        mr = torch.rand((1, 1, *(b * autoencoder_factor(config) for b in block)), device=device) * 2 - 1
+    return mr, torch.randn((1, shape[0], *block), device=device), 1
+
+
+PRECISIONS = {"float32": False, "bf16": "bf16"}  # name -> training.<stage>.amp
+
+
+def training_step_seconds(config: dict, device: torch.device, repeats: int) -> dict[str, dict[str, list[float]]]:
+    """Seconds of ``repeats`` training steps of each brain stage in each precision (stage -> precision ->
+    seconds), the two precisions' steps alternating (after two warm-up steps each) so that both see the
+    same machine."""
+    from model.train.autoencoder import AutoencoderTask
+    from model.train.latent_stages import ControlNetTask, DiffusionTask
+
+    check_shapes(config, Path("config"))
+    builders = {"autoencoder": lambda c, folder: AutoencoderTask(c, device),
+                "diffusion": lambda c, folder: DiffusionTask(c, device, folder),
+                "controlnet": lambda c, folder: ControlNetTask(c, device, folder)}
+    seconds: dict[str, dict[str, list[float]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        torch.manual_seed(0)
+        folder = _random_stage_folder(config, Path(tmp))
+        for stage, build in builders.items():
+            tasks = {}
+            for name, amp in PRECISIONS.items():
+                variant = copy.deepcopy(config)
+                variant["training"][stage]["amp"] = amp
+                tasks[name] = build(variant, folder)
+                if getattr(tasks[name], "scale", 0) is None:  # the diffusion stage computes it from its data
+                    tasks[name].scale = 1.0
+            mr, target, iteration = _stage_inputs(config, stage, device)
+            seconds[stage] = {name: [] for name in tasks}
+            for run in range(repeats + 2):
+                for name, task in tasks.items():
+                    start = time.perf_counter()
+                    task.train_step(mr, target, iteration=iteration)
+                    if device.type == "cuda":
+                        torch.cuda.synchronize(device)
+                    if run >= 2:
+                        seconds[stage][name].append(time.perf_counter() - start)
+    return seconds
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
 def peak_rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
@@ -103,10 +184,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="voxel size in mm of the synthetic volume")
     parser.add_argument("--sampling-step", type=Path, metavar="CONFIG",
                         help="time one brain sampling step of the networks this config describes instead")
+    parser.add_argument("--training-steps", type=Path, metavar="CONFIG",
+                        help="time one training step of each brain stage of this config, float32 against bfloat16")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     device = choose_device(args.device)
+    if args.training_steps:
+        return training_steps_report(json.loads(args.training_steps.read_text()), device, args)
     if args.sampling_step:
         config = json.loads(args.sampling_step.read_text())
         seconds, embedding = sampling_step_seconds(config, device, args.repeats)
@@ -137,6 +222,27 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{what} on {device} ({args.threads} threads): median {figures['median_seconds']:.3f} s "
           f"over {len(seconds)} runs, peak RSS {figures['peak_rss_gib']:.2f} GiB"
           + (f", peak GPU {figures['peak_gpu_gib']:.2f} GiB" if "peak_gpu_gib" in figures else ""))
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
+
+
+def training_steps_report(config: dict, device: torch.device, args) -> int:
+    """float32 against bfloat16 training steps of each brain stage: medians and their ratio."""
+    from model.train.harness import native_cpu_bf16
+
+    seconds = training_step_seconds(config, device, args.repeats)
+    figures = {"what": "training_steps", "config": str(args.training_steps), "device": str(device), "threads": args.threads,
+               "cpu": cpu_model(), "cpu_native_bf16": native_cpu_bf16(), "stages": {}}
+    for stage, runs in seconds.items():
+        a, b = statistics.median(runs["float32"]), statistics.median(runs["bf16"])
+        figures["stages"][stage] = {"float32_seconds": [round(s, 4) for s in runs["float32"]],
+                                    "bf16_seconds": [round(s, 4) for s in runs["bf16"]],
+                                    "float32_median": round(a, 4), "bf16_median": round(b, 4), "ratio": round(b / a, 3)}
+        print(f"{stage}: one training step {a:.3f} s in float32, {b:.3f} s in bf16: {b / a:.2f} x", flush=True)
+    figures["peak_rss_gib"] = round(peak_rss_gib(), 2)
+    print(f"{args.training_steps} on {device} ({args.threads} threads, {figures['cpu']}, native bfloat16: "
+          f"{figures['cpu_native_bf16']}), medians of {args.repeats} steps each, alternating")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
     return 0

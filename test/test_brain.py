@@ -294,3 +294,21 @@ def test_benchmark_times_one_sampling_step_and_a_whole_brain_case(tmp_path, brai
     assert bench.main(["--weights", str(brain_weights / "brain"), "--shape", "30", "36", "28", "--spacing", "2", "2", "2",
                        "--repeats", "1", "--json", str(tmp_path / "case.json")]) == 0
     assert json.loads((tmp_path / "case.json").read_text())["shape_zyx"] == [30, 36, 28]
+
+
+def test_benchmark_times_each_brain_training_step_in_float32_and_bf16(tmp_path, capsys):
+    from model import bench
+
+    config = tiny_brain_config()
+    del config["latent"], config["weights"]
+    config["training"] = {"autoencoder": {"patch_size": [16, 16, 16], "losses": {"adversarial_warmup": 3}},
+                          "diffusion": {}, "controlnet": {"latent_crop": [4, 4, 4]}}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    assert bench.main(["--training-steps", str(path), "--repeats", "2", "--json", str(tmp_path / "steps.json")]) == 0
+    figures = json.loads((tmp_path / "steps.json").read_text())
+    assert figures["what"] == "training_steps" and set(figures["stages"]) == {"autoencoder", "diffusion", "controlnet"}
+    for stage in figures["stages"].values():
+        assert len(stage["float32_seconds"]) == len(stage["bf16_seconds"]) == 2
+        assert stage["ratio"] == pytest.approx(stage["bf16_median"] / stage["float32_median"], rel=0.01)
+    assert "autoencoder: one training step" in capsys.readouterr().out
