@@ -15,10 +15,10 @@ WEIGHTS = ROOT / "weights"
 CASES = sorted(p for p in (ROOT / "test" / "cases").iterdir() if p.is_dir())
 FIRST_COMMAND = {"pelvis": "python -m model.train pix2pix", "brain": "python -m model.train controlnet"}
 # The bar each region's bundled demo weights clear, as a fraction of the bulk-water baseline's MAE. The brain
-# demo weights do not reach the 0.5 target on held-out phantoms (README, "Measured": 0.564 x), so for them the
-# test holds what they do reach with a margin (0.542 x on this case; the previous weights, at 0.582 x, pass it,
-# the ones before, at 0.692 x, would fail it).
-MAE_RATIO = {"pelvis": 0.5, "brain": 0.65}
+# demo weights do not reach the 0.5 target on held-out phantoms (README, "Measured": 0.522 x), so for them the
+# test holds what they do reach with a margin (0.527 x on this case; the previous weights, at 0.542 x, pass it,
+# the ones before those, at 0.582 x, too; the first ones, at 0.692 x, would fail it).
+MAE_RATIO = {"pelvis": 0.5, "brain": 0.6}
 
 
 def test_every_region_has_a_sample_case():
