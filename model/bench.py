@@ -62,6 +62,13 @@ def synthetic_case(shape, spacing=(1.0, 1.0, 2.5), seed: int = 0) -> CaseInput:
     return CaseInput(image, mr, body)
 
 
+def _now(device: torch.device) -> float:
+    """A clock reading after the device has finished its queued work."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter()
+
+
 def sampling_step_seconds(config: dict, device: torch.device, repeats: int) -> tuple[list[float], float]:
     """Seconds of ``repeats`` sampling steps as the sampler runs them, and of the MR's conditioning
     embedding, which the sampler computes once per sample (both after a warm-up run)."""
@@ -75,35 +82,32 @@ def sampling_step_seconds(config: dict, device: torch.device, repeats: int) -> t
     timestep = torch.full((1,), t, device=device, dtype=torch.long)
     amp = torch.autocast("cuda", dtype=torch.float16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
 
-    def now() -> float:
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        return time.perf_counter()
-
     seconds = []
     with torch.no_grad():
         controlnet.controlnet_cond_embedding(mr)  # warm-up
-        start = now()
+        start = _now(device)
         with embedded_conditioning(controlnet, mr) as embedded:
-            embedding_seconds = now() - start
+            embedding_seconds = _now(device) - start
             print(f"conditioning embedding (once per sample): {embedding_seconds:.3f} s", flush=True)
             for run in range(repeats + 1):  # the first run warms up (allocations, kernel selection)
-                start = now()
+                start = _now(device)
                 with amp:
                     prediction = controlled_prediction(unet, controlnet, x, timestep, embedded)
                 scheduler.step(prediction.float(), t, x)
                 if run:
-                    seconds.append(now() - start)
+                    seconds.append(_now(device) - start)
                     print(f"step {run}: {seconds[-1]:.3f} s", flush=True)
     return seconds, embedding_seconds
 
 
 def _random_stage_folder(config: dict, folder: Path) -> Path:
     """A model folder (random autoencoder and UNet weights, config, manifest) for the later stages to start from."""
+    from model.train.latent_stages import FILES
+
     nets = {"autoencoder": build_autoencoder(config), "unet": build_unet(config)}
     for name, net in nets.items():
-        save_weights(net, folder / f"{name}.safetensors")
-    write_config(folder, {**config, "latent": {"scale_factor": 1.0}, "weights": {n: f"{n}.safetensors" for n in nets}})
+        save_weights(net, folder / FILES[name])
+    write_config(folder, {**config, "latent": {"scale_factor": 1.0}, "weights": {n: FILES[n] for n in nets}})
     write_manifest(folder)
     return folder
 
@@ -134,31 +138,28 @@ def training_step_seconds(config: dict, device: torch.device, repeats: int) -> d
     from model.train.latent_stages import ControlNetTask, DiffusionTask
 
     check_shapes(config, Path("config"))
-    builders = {"autoencoder": lambda c, folder: AutoencoderTask(c, device),
-                "diffusion": lambda c, folder: DiffusionTask(c, device, folder),
-                "controlnet": lambda c, folder: ControlNetTask(c, device, folder)}
+    stages = {"autoencoder": AutoencoderTask, "diffusion": DiffusionTask, "controlnet": ControlNetTask}
     seconds: dict[str, dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         torch.manual_seed(0)
         folder = _random_stage_folder(config, Path(tmp))
-        for stage, build in builders.items():
+        for stage, task_class in stages.items():
+            previous = None if stage == "autoencoder" else folder  # the first stage starts from nothing
             tasks = {}
             for name, amp in PRECISIONS.items():
                 variant = copy.deepcopy(config)
                 variant["training"][stage]["amp"] = amp
-                tasks[name] = build(variant, folder)
+                tasks[name] = task_class(variant, device, previous)
                 if getattr(tasks[name], "scale", 0) is None:  # the diffusion stage computes it from its data
                     tasks[name].scale = 1.0
             mr, target, iteration = _stage_inputs(config, stage, device)
             seconds[stage] = {name: [] for name in tasks}
             for run in range(repeats + 2):
                 for name, task in tasks.items():
-                    start = time.perf_counter()
+                    start = _now(device)
                     task.train_step(mr, target, iteration=iteration)
-                    if device.type == "cuda":
-                        torch.cuda.synchronize(device)
                     if run >= 2:
-                        seconds[stage][name].append(time.perf_counter() - start)
+                        seconds[stage][name].append(_now(device) - start)
     return seconds
 
 
