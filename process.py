@@ -26,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
                              "(images/synthetic-ct-uncertainty/); off by default")
     args = parser.parse_args(argv)
     setup_logging()
-    return exit_code(lambda: run(args.input, args.output, args.weights, args.device, args.uncertainty_samples))
+    return exit_code(lambda: run(args.input, args.output, args.weights, args.device, args.uncertainty_samples),
+                     catch_all=str(args.input))
 
 
 if __name__ == "__main__":

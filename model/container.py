@@ -21,10 +21,12 @@ from pathlib import Path
 import SimpleITK as sitk
 import torch
 
-from model.errors import InputError
+from model.device import choose_device, report
+from model.errors import InputError, NonFiniteOutput
 from model.imageio import check_finite, check_mask, hu_to_sct, is_image_file, read_image, read_on_grid, to_array, write_image
 from model.intensity import FlatMRError
 from model.pipelines import CaseInput, load_pipeline
+from model.precision import configure_inference
 from model.registry import available_regions, find_model
 
 log = logging.getLogger("process")
@@ -92,18 +94,9 @@ def load_case(paths: CasePaths) -> CaseInput:
     return CaseInput(mr_image, mr, body)
 
 
-def choose_device(name: str) -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.version.cuda:  # the image's torch is a CUDA build: falling back to the CPU is worth a word
-            log.warning("torch %s is built for CUDA %s but sees no usable GPU (none given to the container, or an "
-                        "NVIDIA driver too old for CUDA %s): running on the CPU", torch.__version__,
-                        torch.version.cuda, torch.version.cuda)
-        return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device", "cuda was asked for but no CUDA device is available")
-    return torch.device(name)
+def one_line(err: Exception, limit: int = 400) -> str:
+    text = " ".join(str(err).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def peak_memory(device: torch.device) -> str:
@@ -145,6 +138,8 @@ def run(input_dir: Path, output_dir: Path, weights_dir: Path, device_name: str =
     cases = pair_cases(input_dir)
     device = choose_device(device_name)  # after the cheap input checks: their error stays the only line
     pipeline = load_pipeline(entry, device)
+    configure_inference(device)
+    report(device, f"{entry.pipeline}: {pipeline.precision.describe()}")
     if uncertainty_samples and (uncertainty_samples < 2 or not hasattr(pipeline, "predict_with_uncertainty")):
         raise InputError("--uncertainty-samples", f"needs at least 2 samples and a sampling pipeline "
                                                   f"({entry.region} uses {entry.pipeline})")
@@ -166,6 +161,10 @@ def run(input_dir: Path, output_dir: Path, weights_dir: Path, device_name: str =
                     hu = pipeline.predict(case)
             except FlatMRError as err:
                 raise InputError(paths.mr, str(err)) from None
+            except NonFiniteOutput as err:
+                raise InputError(paths.mr, f"no sCT written: {err}") from None
+            except Exception as err:  # out of memory after every fallback, or anything else: still the one line
+                raise InputError(paths.mr, f"no sCT written: {type(err).__name__}: {one_line(err)}") from None
             write_image(hu_to_sct(hu, case.body, case.mr_image), staging / SCT_DIR / paths.mr.name)
             results.append(result_entry(paths, input_dir, bool(uncertainty_samples)))
             log.info("%s: region %s, pipeline %s, device %s, %.1f s, %s", paths.mr.name, entry.region,

@@ -15,3 +15,7 @@ class InputError(Exception):
 
 class WeightsError(InputError):
     """A missing, corrupted or inconsistent model file."""
+
+
+class NonFiniteOutput(RuntimeError):
+    """A network produced NaN or Inf: retried once in float32 by the pipelines, then refused."""

@@ -212,12 +212,15 @@ def test_auto_device_says_when_a_cuda_build_of_torch_sees_no_gpu(monkeypatch, ca
     string; on the platform that is the image's torch with a driver too old for it, or no GPU given."""
     import torch
 
-    from model.container import choose_device
+    from model import device
+    from model.device import choose_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(device, "cuda_driver_version", lambda: (12, 4))  # test double: a driver for CUDA 12.4
     monkeypatch.setattr(torch.version, "cuda", None)
     assert choose_device("auto") == torch.device("cpu") and not caplog.records
     monkeypatch.setattr(torch.version, "cuda", "13.0")
     assert choose_device("auto") == torch.device("cpu")
     (record,) = caplog.records
     assert record.levelname == "WARNING" and "built for CUDA 13.0 but sees no usable GPU" in record.getMessage()
+    assert "supports CUDA up to 12.4" in record.getMessage() and "PIP_EXTRA_INDEX_URL" in record.getMessage()
