@@ -23,6 +23,7 @@ from monai.networks.nets import AutoencoderKL, ControlNet, DiffusionModelUNet
 from monai.networks.schedulers import DDIMScheduler, DDPMScheduler
 
 from model.errors import WeightsError
+from model.sliding import run_windows
 
 SPATIAL_DIMS = 3
 
@@ -99,6 +100,10 @@ def _unet_kwargs(config: dict) -> dict:
         attention_levels=tuple(c.get("attention_levels", [False] * levels)),
         norm_num_groups=int(c.get("norm_num_groups", 32)),
         num_head_channels=c.get("num_head_channels", 8),
+        # torch's scaled-dot-product attention (flash / memory-efficient kernels) instead of MONAI's explicit
+        # score matrix: the same weights and outputs (to float rounding), a fraction of the memory. A model
+        # folder may set it false; one written before this setting existed gets it too.
+        use_flash_attention=bool(c.get("sdpa", True)),
     )
 
 
@@ -183,7 +188,29 @@ def autoencoder_window(config: dict) -> tuple[int, int, int]:
 
 
 def autoencoder_overlap(config: dict) -> float:
+    """``inference.autoencoder_overlap`` (0.5 when absent, as the demo weights were made; 0.25 covers a
+    192^3 grid in 8 windows of 112^3 where 0.5 takes 27)."""
     return float(config.get("inference", {}).get("autoencoder_overlap", 0.5))
+
+
+def autoencoder_batch(config: dict, device: torch.device) -> int:
+    """Windows encoded or decoded at a time: ``inference.autoencoder_sw_batch_size``, else 1 on the CPU (as the
+    expected outputs were made) and 4 on CUDA (halved on out of memory; the output changes by float rounding only)."""
+    default = 4 if device.type == "cuda" else 1
+    return max(1, int(config.get("inference", {}).get("autoencoder_sw_batch_size", default)))
+
+
+def _autoencoder_windows(autoencoder, image: torch.Tensor, window, run, config: dict) -> torch.Tensor:
+    """``run`` over ``image`` in Gaussian-blended windows on the autoencoder's device, stitched there, in float32
+    (never float16: see model.precision); CUDA out of memory halves the batch, then falls back to the CPU."""
+    device = next(autoencoder.parameters()).device
+
+    def attempt(batch: int, on: torch.device) -> torch.Tensor:
+        with torch.autocast(on.type, enabled=False):
+            return sliding_window_inference(image.to(on).float(), window, batch, run, overlap=autoencoder_overlap(config),
+                                            mode="gaussian")
+
+    return run_windows(autoencoder, attempt, autoencoder_batch(config, device), device, "autoencoder windows")
 
 
 def encode_windows(autoencoder, image: torch.Tensor, config: dict) -> tuple[torch.Tensor, torch.Tensor]:
@@ -192,20 +219,16 @@ def encode_windows(autoencoder, image: torch.Tensor, config: dict) -> tuple[torc
         mu, sigma = autoencoder.encode(x)
         return torch.cat([mu, sigma], 1)
 
-    out = sliding_window_inference(image, autoencoder_window(config), 1, both, overlap=autoencoder_overlap(config),
-                                   mode="gaussian")
-    return out.chunk(2, dim=1)
+    return _autoencoder_windows(autoencoder, image, autoencoder_window(config), both, config).chunk(2, dim=1)
 
 
 def encode_grid(autoencoder, ct_grid: np.ndarray, config: dict) -> tuple[torch.Tensor, torch.Tensor]:
     """(mu, sigma) of a CT on the model grid ([-1, 1], a numpy volume), encoded in windows on the autoencoder's device."""
-    device = next(autoencoder.parameters()).device
-    return encode_windows(autoencoder, torch.from_numpy(np.ascontiguousarray(ct_grid))[None, None].to(device), config)
+    return encode_windows(autoencoder, torch.from_numpy(np.ascontiguousarray(ct_grid))[None, None], config)
 
 
 def decode_windows(autoencoder, latent: torch.Tensor, config: dict) -> torch.Tensor:
     """The image of a whole latent, decoded window by window (latent windows = image window / factor)."""
     f = autoencoder_factor(config)
     window = tuple(w // f for w in autoencoder_window(config))
-    return sliding_window_inference(latent, window, 1, autoencoder.decode, overlap=autoencoder_overlap(config),
-                                    mode="gaussian")
+    return _autoencoder_windows(autoencoder, latent, window, autoencoder.decode, config)

@@ -1,24 +1,36 @@
-"""Whole-volume inference with MONAI sliding windows.
+"""Whole-volume inference with MONAI sliding windows, and what every windowed stage shares on a GPU.
 
-Windows run on the compute device (fp16 autocast on CUDA), Gaussian-weighted
-blending and stitching happen on the CPU, so GPU memory does not grow with the
-volume. On CUDA the window batch is chosen from a GPU memory budget.
+Windows run on the compute device (in the precision policy's dtype). On CUDA the
+window batch is chosen from a GPU memory budget, and the blended output is
+stitched on the GPU when it fits that budget too (else on the CPU, so GPU memory
+does not grow with the volume). A CUDA out-of-memory error halves the window batch
+and retries; with one window left, the stage runs on the CPU (:func:`run_windows`,
+used by the Pix2Pix windows and the autoencoder's windows alike). Windows are
+blended in the same order whatever the batch, so the batch (which depends on free
+memory) changes the output by float rounding only.
 """
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from typing import Callable, TypeVar
 
 import numpy as np
 import torch
 from monai.inferers import sliding_window_inference
 from torch import nn
 
+from model.errors import NonFiniteOutput
+from model.precision import InferencePrecision, inference_precision
+
 log = logging.getLogger(__name__)
 
 GIB = 1024**3
 # Keep this share of the budget free for the CUDA context, allocator slack and fragmentation.
 BUDGET_HEADROOM = 0.8
+# Stitching on the device holds the blended output and the weight map: float32 each.
+STITCH_BYTES_PER_VOXEL = 8
+CPU = torch.device("cpu")
+T = TypeVar("T")
 
 
 def choose_window_batch(window_bytes: int, fixed_bytes: int, budget_bytes: int, max_batch: int) -> int:
@@ -29,14 +41,15 @@ def choose_window_batch(window_bytes: int, fixed_bytes: int, budget_bytes: int, 
     return int(max(1, min(max_batch, usable // window_bytes)))
 
 
-def measure_window_bytes(net: nn.Module, roi_size, device: torch.device, amp: bool) -> tuple[int, int, int]:
+def measure_window_bytes(net: nn.Module, roi_size, device: torch.device,
+                         precision: InferencePrecision) -> tuple[int, int, int]:
     """Run one window: (its peak CUDA memory beyond the model's, the model's, what this process may use)."""
     torch.cuda.synchronize(device)
     torch.cuda.empty_cache()
     fixed = torch.cuda.memory_allocated(device)
     torch.cuda.reset_peak_memory_stats(device)
     window = torch.full((1, 1, *roi_size), -1.0, device=device)
-    with torch.inference_mode(), torch.autocast("cuda", dtype=torch.float16, enabled=amp):
+    with torch.inference_mode(), precision.autocast():
         net(window)
     torch.cuda.synchronize(device)
     per_window = torch.cuda.max_memory_allocated(device) - fixed
@@ -44,49 +57,92 @@ def measure_window_bytes(net: nn.Module, roi_size, device: torch.device, amp: bo
     return per_window, fixed, available
 
 
-def window_batch_for(net: nn.Module, roi_size, device: torch.device, amp: bool, config: dict,
-                     measure: Callable = measure_window_bytes) -> int:
-    """Window batch: the config's on the CPU; on CUDA, as many as the memory budget allows."""
+def window_plan(net: nn.Module, roi_size, device: torch.device, precision: InferencePrecision, config: dict,
+                voxels: int = 0, measure: Callable = measure_window_bytes) -> tuple[int, torch.device]:
+    """(window batch, stitching device): the config's batch and the CPU on the CPU; on CUDA as many windows
+    as the memory budget allows, stitched on the GPU when the output of ``voxels`` fits beside them."""
     max_batch = int(config.get("sw_batch_size", 1))
     if device.type != "cuda":
-        return max_batch
-    per_window, fixed, available = measure(net, roi_size, device, amp)
-    budget = min(float(config.get("gpu_memory_budget_gb", 14.0)) * GIB, available)  # never more than the device has
-    batch = choose_window_batch(per_window, fixed, int(budget), int(config.get("max_sw_batch_size", 16)))
-    log.info("GPU budget %.1f GiB, %.2f GiB per window -> window batch %d", budget / GIB, per_window / GIB, batch)
-    return batch
+        return max_batch, CPU
+    per_window, fixed, available = measure(net, roi_size, device, precision)
+    budget = int(min(float(config.get("gpu_memory_budget_gb", 14.0)) * GIB, available))  # never more than the device has
+    stitch = STITCH_BYTES_PER_VOXEL * voxels
+    on_device = fixed + per_window + stitch <= budget * BUDGET_HEADROOM
+    batch = choose_window_batch(per_window, fixed + (stitch if on_device else 0), budget,
+                                int(config.get("max_sw_batch_size", 16)))
+    log.info("GPU budget %.1f GiB, %.2f GiB per window -> window batch %d, stitching on the %s", budget / GIB,
+             per_window / GIB, batch, "GPU" if on_device else "CPU")
+    return batch, device if on_device else CPU
+
+
+def window_batch_for(net: nn.Module, roi_size, device: torch.device, precision: InferencePrecision, config: dict,
+                     measure: Callable = measure_window_bytes) -> int:
+    """Window batch only (stitching on the CPU): the config's on the CPU, on CUDA what the budget allows."""
+    return window_plan(net, roi_size, device, precision, config, 0, measure)[0]
+
+
+def _free_cuda_cache() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _device_of(net: nn.Module) -> torch.device:
+    return next(net.parameters(), torch.empty(0)).device
+
+
+def run_windows(net: nn.Module, attempt: Callable[[int, torch.device], T], batch: int, device: torch.device,
+                what: str) -> T:
+    """``attempt(batch, device)`` with ``net`` on ``device``. On CUDA out of memory: the batch halves and the
+    attempt is repeated; with one window left the stage runs on the CPU; out of memory there too is raised.
+    Each step is logged; ``net`` goes back to the device it came from afterwards."""
+    home = _device_of(net)
+    try:
+        while True:
+            net.to(device)
+            try:
+                return attempt(batch, device)
+            except torch.cuda.OutOfMemoryError:
+                if batch == 1 and device.type == "cpu":
+                    raise
+                _free_cuda_cache()
+                if batch > 1:
+                    log.warning("%s: CUDA out of memory with %d windows at a time: retrying with %d", what, batch, batch // 2)
+                    batch //= 2
+                else:
+                    log.warning("%s: CUDA out of memory with one window at a time: running this stage on the CPU", what)
+                    device = CPU
+    finally:
+        net.to(home)
 
 
 def predict_volume(net: nn.Module, volume: np.ndarray, config: dict, device: torch.device,
-                   background: float = -1.0) -> np.ndarray:
+                   background: float = -1.0, precision: InferencePrecision | None = None) -> np.ndarray:
     """Run ``net`` over a (z, y, x) float32 volume; returns the blended (z, y, x) output on the CPU.
 
-    ``config`` is the model's ``inference`` section: ``roi_size`` (z, y, x),
-    ``overlap``, ``sw_batch_size`` and, for CUDA, ``gpu_memory_budget_gb`` and ``amp``.
+    ``config`` is the model's ``inference`` section: ``roi_size`` (z, y, x), ``overlap``,
+    ``sw_batch_size`` and, for CUDA, ``gpu_memory_budget_gb`` and ``max_sw_batch_size``. A non-finite
+    output raises :class:`NonFiniteOutput` (the pipeline may retry in float32).
     """
     roi_size = tuple(int(v) for v in config["roi_size"])
-    amp = bool(config.get("amp", True)) and device.type == "cuda"
-    batch = window_batch_for(net, roi_size, device, amp, config)
+    if precision is None:
+        precision = inference_precision(device, bool(config.get("amp", True)))
     inputs = torch.from_numpy(np.ascontiguousarray(volume, dtype=np.float32))[None, None]
+    net.to(device)
+    batch, stitch = window_plan(net, roi_size, device, precision, config, int(np.prod(volume.shape)))
 
-    def predictor(window: torch.Tensor) -> torch.Tensor:
-        with torch.autocast("cuda", dtype=torch.float16, enabled=amp):
-            return net(window).float()
+    def attempt(batch: int, on: torch.device) -> torch.Tensor:
+        def predictor(window: torch.Tensor) -> torch.Tensor:
+            with precision.autocast():
+                return net(window).float()
 
-    with torch.inference_mode():
-        out = sliding_window_inference(
-            inputs,
-            roi_size=roi_size,
-            sw_batch_size=batch,
-            predictor=predictor,
-            overlap=float(config.get("overlap", 0.25)),
-            mode="gaussian",
-            padding_mode="constant",
-            cval=background,
-            sw_device=device,
-            device=torch.device("cpu"),
-        )
-    result = out[0, 0].numpy()
+        with torch.inference_mode():
+            out = sliding_window_inference(inputs, roi_size=roi_size, sw_batch_size=batch, predictor=predictor,
+                                           overlap=float(config.get("overlap", 0.25)), mode="gaussian",
+                                           padding_mode="constant", cval=background, sw_device=on,
+                                           device=stitch if on.type == "cuda" else CPU)
+        return out[0, 0].cpu()
+
+    result = run_windows(net, attempt, batch, device, "sliding windows").numpy()
     if not np.isfinite(result).all():
-        raise RuntimeError("the network produced NaN or Inf values")
+        raise NonFiniteOutput(f"the network produced {int((~np.isfinite(result)).sum())} NaN or Inf values")
     return result

@@ -8,17 +8,17 @@ voxels. Same seed, same device: the same sCT.
 """
 from __future__ import annotations
 
-from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from model.errors import WeightsError
+from model.errors import NonFiniteOutput, WeightsError
 from model.headgrid import GridFit, from_grid, plan_fit, to_grid
 from model.intensity import DEFAULT_MR_PERCENTILES, normalise_mr, unit_to_ct
 from model.latent import (build_autoencoder, build_controlnet, build_ddim, build_unet, check_shapes, controlled_prediction,
                           decode_windows, embedded_conditioning, encode_grid, latent_shape)
+from model.precision import InferencePrecision, inference_precision, with_float32_retry
 from model.weights import CONFIG, load_weights
 
 
@@ -30,7 +30,10 @@ def fit_case(case, config: dict) -> GridFit:
 def latent_to_hu(autoencoder, latent: torch.Tensor, fit: GridFit, config: dict) -> np.ndarray:
     """An (unscaled) latent decoded in autoencoder windows, clamped to [-1, 1], mapped back onto the MR's
     voxels, in HU: the last step of sampling, and of the brain stages' validations."""
-    unit = decode_windows(autoencoder, latent, config).float().clamp(-1, 1)[0, 0].cpu().numpy()
+    decoded = decode_windows(autoencoder, latent, config).float()
+    if not torch.isfinite(decoded).all():
+        raise NonFiniteOutput(f"the decoded CT has {int((~torch.isfinite(decoded)).sum())} NaN or Inf values")
+    unit = decoded.clamp(-1, 1)[0, 0].cpu().numpy()
     return unit_to_ct(from_grid(unit, fit, -1.0))
 
 
@@ -64,7 +67,7 @@ class LatentDiffusionPipeline:
         self.seed = int(sampler.get("seed", 0))
         self.samples = int(sampler.get("samples", 1))
         self.conditioning_scale = float(sampler.get("conditioning_scale", 1.0))
-        self.amp = device.type == "cuda" and bool(sampler.get("amp", True))
+        self.precision = inference_precision(device, bool(sampler.get("amp", True)))
 
     @classmethod
     def from_folder(cls, folder: Path, config: dict, device: torch.device) -> "LatentDiffusionPipeline":
@@ -75,12 +78,10 @@ class LatentDiffusionPipeline:
             load_weights(net, folder / config["weights"][key])
         return cls(**nets, config=config, device=device)
 
-    def _autocast(self):
-        return torch.autocast("cuda", dtype=torch.float16) if self.amp else nullcontext()
-
     @torch.no_grad()
-    def sample_latent(self, mr_grid: torch.Tensor, seed: int) -> torch.Tensor:
+    def sample_latent(self, mr_grid: torch.Tensor, seed: int, precision: InferencePrecision | None = None) -> torch.Tensor:
         """DDIM from seeded noise, steered by the MR (1, 1, *grid) through the ControlNet."""
+        precision = precision or self.precision
         scheduler = build_ddim(self.config)
         scheduler.set_timesteps(self.steps)
         generator = torch.Generator().manual_seed(seed)  # drawn on the CPU: the same noise on every device
@@ -88,10 +89,21 @@ class LatentDiffusionPipeline:
         with embedded_conditioning(self.controlnet, mr_grid.to(self.device)) as mr:
             for t in scheduler.timesteps:
                 timestep = torch.full((1,), int(t), device=self.device, dtype=torch.long)
-                with self._autocast():
+                with precision.autocast("networks"):
                     prediction = controlled_prediction(self.unet, self.controlnet, x, timestep, mr, self.conditioning_scale)
                 x, _ = scheduler.step(prediction.float(), int(t), x)
         return x
+
+    def sample_hu(self, mr_grid: torch.Tensor, fit: GridFit, seed: int) -> np.ndarray:
+        """One sample in HU on the MR's grid; a non-finite latent or decoded CT is sampled again in float32 (once)."""
+        def attempt(precision: InferencePrecision) -> np.ndarray:
+            latent = self.sample_latent(mr_grid, seed, precision)
+            if not torch.isfinite(latent).all():
+                raise NonFiniteOutput(f"the sampled latent has {int((~torch.isfinite(latent)).sum())} NaN or Inf values")
+            with torch.no_grad():
+                return latent_to_hu(self.autoencoder, latent / self.scale, fit, self.config)
+
+        return with_float32_retry(attempt, self.precision, f"sample with seed {seed}")
 
     def mr_on_grid(self, case) -> tuple[GridFit, np.ndarray]:
         fit = fit_case(case, self.config)
@@ -105,9 +117,7 @@ class LatentDiffusionPipeline:
         seed = self.seed if seed is None else seed
         out = []
         for k in range(self.samples if samples is None else samples):
-            latent = self.sample_latent(mr, seed + k)
-            with torch.no_grad(), self._autocast():
-                out.append(latent_to_hu(self.autoencoder, latent / self.scale, fit, self.config))
+            out.append(self.sample_hu(mr, fit, seed + k))
         return out
 
     def predict(self, case) -> np.ndarray:

@@ -9,6 +9,7 @@ import torch
 from model.errors import WeightsError
 from model.intensity import DEFAULT_MR_PERCENTILES, normalise_mr, unit_to_ct
 from model.networks import Pix2PixGenerator, build_generator, downsampling_factors
+from model.precision import inference_precision, with_float32_retry
 from model.sliding import predict_volume
 from model.weights import CONFIG, load_weights
 
@@ -29,6 +30,7 @@ class Pix2PixPipeline:
         self.config = config
         self.device = device
         self.percentiles = tuple(config.get("preprocessing", {}).get("mr_percentiles", DEFAULT_MR_PERCENTILES))
+        self.precision = inference_precision(device, bool(config["inference"].get("amp", True)))
 
     @classmethod
     def from_folder(cls, folder: Path, config: dict, device: torch.device) -> "Pix2PixPipeline":
@@ -38,8 +40,10 @@ class Pix2PixPipeline:
         return cls(generator, config, device)
 
     def predict_unit(self, mr_unit: np.ndarray) -> np.ndarray:
-        """Normalised MR -> CT in [-1, 1], whole volume."""
-        return predict_volume(self.generator, mr_unit, self.config["inference"], self.device)
+        """Normalised MR -> CT in [-1, 1], whole volume (a non-finite output is run again in float32, once)."""
+        return with_float32_retry(
+            lambda precision: predict_volume(self.generator, mr_unit, self.config["inference"], self.device, precision=precision),
+            self.precision, "Pix2Pix windows")
 
     def predict(self, case) -> np.ndarray:
         """HU (float32) on the MR's grid for a :class:`model.pipelines.CaseInput`."""
