@@ -79,19 +79,19 @@ class AutoencoderTask:
         l1 = torch.nn.functional.l1_loss(recon, ct)
         kl = kl_divergence(mu, sigma)
         loss = l1 + self.w_kl * kl
-        losses = {"l1": l1.item(), "kl": kl.item()}
+        losses = {"l1": l1.detach(), "kl": kl.detach()}
         if self.perceptual is not None:
             with self.autocast():
                 perceptual = self.perceptual(recon, ct).float()
             loss = loss + self.w_perceptual * perceptual
-            losses["perceptual"] = perceptual.item()
+            losses["perceptual"] = perceptual.detach()
         if adversarial:
             set_requires_grad(discriminator, False)
             with self.autocast():
                 logits = unwrap(discriminator)(recon)[-1]
             adv = self.adversarial(logits.float(), target_is_real=True, for_discriminator=False)
             loss = loss + self.w_adv * adv
-            losses["adv_g"] = adv.item()
+            losses["adv_g"] = adv.detach()
         self.optimizers["autoencoder"].zero_grad(set_to_none=True)
         loss.backward()
         self.optimizers["autoencoder"].step()
@@ -105,7 +105,7 @@ class AutoencoderTask:
             self.optimizers["discriminator"].zero_grad(set_to_none=True)
             loss_d.backward()
             self.optimizers["discriminator"].step()
-            losses["adv_d"] = loss_d.item()
+            losses["adv_d"] = loss_d.detach()
         return losses
 
     @torch.no_grad()

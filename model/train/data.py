@@ -13,9 +13,6 @@ import numpy as np
 import torch
 
 from model.errors import InputError
-from model.container import CasePaths
-from model.container import load_case as load_inputs
-from model.imageio import check_finite, image_stem, is_image_file, read_on_grid, to_array
 from model.intensity import DEFAULT_MR_PERCENTILES, ct_to_unit, normalise_mr
 from model.pipelines import CaseInput
 
@@ -37,6 +34,8 @@ class TrainingCase:
 def find_cases(data_dir: Path) -> dict[str, dict[str, Path]]:
     """Case id -> {"mr", "ct", "mask"} paths; a case folder missing one of them is an error."""
     data_dir = Path(data_dir)
+    from model.imageio import image_stem, is_image_file  # SimpleITK: only where images are read
+
     if not data_dir.is_dir():
         raise InputError(data_dir, "training data folder not found")
     cases = {}
@@ -54,6 +53,9 @@ def find_cases(data_dir: Path) -> dict[str, dict[str, Path]]:
 
 
 def load_case(case_id: str, paths: dict[str, Path], percentiles=DEFAULT_MR_PERCENTILES, seed: int = 0) -> TrainingCase:
+    from model.container import CasePaths, load_case as load_inputs  # SimpleITK: only where images are read
+    from model.imageio import check_finite, read_on_grid, to_array
+
     inputs = load_inputs(CasePaths(paths["mr"], paths["mask"]))  # the container's own reader and checks
     ct = to_array(read_on_grid(paths["ct"], inputs.mr_image))
     check_finite(ct, paths["ct"])

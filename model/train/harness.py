@@ -33,7 +33,6 @@ import platform
 import sys
 import time
 import warnings
-from contextlib import nullcontext
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -44,11 +43,12 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from model.device import report
 from model.errors import InputError
-from model.imageio import hu_to_sct, to_array
+from model.intensity import sct_voxels
 from model.metrics import image_metrics
+from model.precision import configure_training, training_autocast
 from model.train.data import PatchSampler, TrainingCase, find_cases, load_case, split_cases
-from model.train.preview import save_preview
 from model.weights import read_config, write_config, write_manifest
 
 log = logging.getLogger("train")
@@ -69,39 +69,16 @@ def training_section(config: dict, task_class) -> dict:
     return section
 
 
-# ``training.amp``: forward passes of training steps in this precision (torch.autocast); weights, optimiser
-# state and losses stay float32. bfloat16 needs no loss scaling (float16 would, so it is not offered).
-AMP_DTYPES = {"bf16": torch.bfloat16}
-
-
 def mixed_precision(config: dict, task_class, device: torch.device):
-    """A context-manager factory for the forward passes of one training step: autocast to the task's
-    ``training[.<stage>].amp`` ("bf16": on GPUs from Ampere on and on CPUs with AMX / AVX-512 BF16 it halves
-    the step time or better), or nothing when ``amp`` is false or absent. Validation always runs in float32,
-    as the container does on the CPU."""
+    """A context-manager factory for the forward passes of one training step, from the task's
+    ``training[.<stage>].amp`` (false or "bf16"; the policy is model.precision's). Validation always runs in
+    float32, as the container does on the CPU."""
     setting = training_section(config, task_class).get("amp", False)
-    if setting in (False, None):
-        return nullcontext
-    if setting not in AMP_DTYPES:
-        raise InputError(Path("config"), f"{_section_name(task_class)}.amp is {setting!r}: use {' or '.join(map(repr, AMP_DTYPES))}, "
-                                         f"or false for float32")
-    if device.type == "cpu" and not native_cpu_bf16():
-        log.warning("%s.amp is %r but this CPU has no native bfloat16 (AVX-512 BF16 or AMX): steps may be slower "
-                    "than in float32", _section_name(task_class), setting)
-    dtype = AMP_DTYPES[setting]
-    return lambda: torch.autocast(device.type, dtype=dtype)
+    return training_autocast(setting, _section_name(task_class), device)
 
 
 def _section_name(task_class) -> str:
     return f"training.{task_class.name}" if getattr(task_class, "staged", False) else "training"
-
-
-def native_cpu_bf16() -> bool:
-    """Whether oneDNN runs bfloat16 natively on this CPU (AVX-512 BF16 or AMX)."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):  # a private oneDNN query: when it is missing, assume not
-        return False
 
 
 def unwrap(net: torch.nn.Module) -> torch.nn.Module:
@@ -215,6 +192,10 @@ class Harness:
         torch.manual_seed(int(self.training.get("seed", 0)))  # identical initial weights on every rank
         kwargs = {"previous": self.previous} if getattr(self.task_class, "staged", False) else {}
         self.task = self.task_class(self.config, self.dist.device, **kwargs)
+        configure_training(self.dist.device)
+        if self.dist.main:
+            report(self.dist.device, f"{_section_name(self.task_class)}.amp {self.training.get('amp') or 'float32'}"
+                                     + (", TF32 on, cudnn.benchmark on" if self.dist.device.type == "cuda" else ""))
         if self.dist.world > 1:
             ids = [self.dist.device.index] if self.dist.device.type == "cuda" else None
             self.task.nets = {k: DistributedDataParallel(v, device_ids=ids) for k, v in self.task.nets.items()}
@@ -296,9 +277,11 @@ class Harness:
         rows = []
         for number, case in enumerate(self.val_cases):
             hu = self.task.predict_case(case)
-            sct = to_array(hu_to_sct(hu, case.inputs.body, case.inputs.mr_image))  # exactly what the container writes
+            sct = sct_voxels(hu, case.inputs.body).astype(np.float32)  # exactly what the container writes
             rows.append({"case": case.case_id, **image_metrics(case.ct, sct, case.inputs.body)})
             if number == 0:
+                from model.train.preview import save_preview  # Pillow: only where a run validates
+
                 save_preview(self.out / "previews" / f"iter_{iteration:07d}.png", case.mr_unit, sct, case.ct,
                              case.inputs.mr_image.GetSpacing())
         mean = {k: float(np.mean([r[k] for r in rows])) for k in ("mae", "psnr", "ssim")}
@@ -382,16 +365,16 @@ class Harness:
         sums: dict[str, float] = {}
         count, t0 = 0, time.perf_counter()
         for iteration in range(start + 1, self.iterations + 1):
-            mr, target = (t.to(self.dist.device, non_blocking=True) for t in self.sampler.sample())
-            losses = self.task.train_step(mr, target, iteration=iteration)
+            mr, target = (None if t is None else t.to(self.dist.device, non_blocking=True) for t in self.sampler.sample())
+            losses = self.task.train_step(mr, target, iteration=iteration)  # tensors: read on the host at log time only
             for sched in self.schedulers.values():
                 sched.step()
             for k, v in losses.items():
-                sums[k] = sums.get(k, 0.0) + v
+                sums[k] = sums.get(k, 0.0) + v.detach()
             count += 1
             bar.update(1)
             if iteration % log_every == 0 or iteration == self.iterations:
-                means = {k: v / count for k, v in sums.items()}
+                means = {k: float(v) / count for k, v in sums.items()}
                 bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()})
                 if self.dist.main:
                     lr = next(iter(self.task.optimizers.values())).param_groups[0]["lr"]

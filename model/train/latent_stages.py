@@ -60,9 +60,10 @@ class LatentSampler:
     grid, most of all the ControlNet's conditioning embedding at full resolution.
     """
 
-    def __init__(self, items: list[dict], rng: np.random.Generator, crop=None, factor: int = 1):
+    def __init__(self, items: list[dict], rng: np.random.Generator, crop=None, factor: int = 1, with_mr: bool = True):
         self.items = items
         self.rng = rng
+        self.with_mr = with_mr  # the diffusion stage never looks at the MR: None, and no copy to the device
         self.crop = None if crop is None else tuple(int(c) for c in crop)
         self.factor = int(factor)
 
@@ -74,12 +75,13 @@ class LatentSampler:
             block = (Ellipsis, *(slice(s, s + c) for s, c in zip(start, self.crop)))
             mu, sigma = mu[block], sigma[block]
             mr = mr[(Ellipsis, *(slice(s * self.factor, (s + c) * self.factor) for s, c in zip(start, self.crop)))]
-        return mr, mu + sigma * torch.randn_like(mu)
+        return (mr if self.with_mr else None), mu + sigma * torch.randn_like(mu)
 
 
 class _LatentStage:
     staged = True
     needs: tuple[str, ...] = ()
+    uses_mr = True
 
     def __init__(self, config: dict, device: torch.device, previous: Path | None = None):
         check_shapes(config, Path("config"))
@@ -109,7 +111,7 @@ class _LatentStage:
                 items.append({"mr": torch.from_numpy(mr)[None, None], "mu": mu, "sigma": sigma, "flip": flip})
         if self.scale is None:
             self.scale = self._scale_factor(items)
-        return LatentSampler(items, rng, self.crop, autoencoder_factor(self.config))
+        return LatentSampler(items, rng, self.crop, autoencoder_factor(self.config), with_mr=self.uses_mr)
 
     def _scale_factor(self, items: list[dict]) -> float:
         raise NotImplementedError
@@ -123,7 +125,7 @@ class _LatentStage:
         self.optimizers[name].zero_grad(set_to_none=True)
         loss.backward()
         self.optimizers[name].step()
-        return {"mse": loss.item()}
+        return {"mse": loss.detach()}
 
     def extra_state(self) -> dict:
         return {"scale_factor": self.scale, "previous_manifest": sha256(self.previous.folder / MANIFEST)}
@@ -142,6 +144,7 @@ class _LatentStage:
 class DiffusionTask(_LatentStage):
     name = "diffusion"
     needs = ("autoencoder",)
+    uses_mr = False
 
     def __init__(self, config: dict, device: torch.device, previous: Path | None = None):
         super().__init__(config, device, previous)

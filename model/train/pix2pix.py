@@ -86,7 +86,7 @@ class Pix2PixTask:
         loss_g.backward()
         self.optimizers["generator"].step()
         set_requires_grad(discriminator, True)
-        return {"loss_d": loss_d.item(), "loss_g_adv": loss_adv.item(), "loss_g_l1": loss_l1.item()}
+        return {"loss_d": loss_d.detach(), "loss_g_adv": loss_adv.detach(), "loss_g_l1": loss_l1.detach()}
 
     def predict_case(self, case) -> np.ndarray:
         """Whole-case HU through the deployment pipeline (same sliding windows as the container)."""
