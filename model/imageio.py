@@ -14,11 +14,10 @@ import SimpleITK as sitk
 from evalutils.io import SimpleITKLoader
 
 from model.errors import InputError
+from model.intensity import HU_MAX, HU_MIN, HU_OUTSIDE_BODY, sct_voxels  # noqa: F401  (HU_* re-exported)
 
 # Single-file formats only: a .mhd header and its separate data file cannot be written atomically.
 IMAGE_SUFFIXES = (".mha", ".nii.gz", ".nii", ".nrrd")
-HU_MIN, HU_MAX = -1024, 3071
-HU_OUTSIDE_BODY = -1000
 # SimpleITK's own tolerance when it compares image grids (CopyInformation, filters).
 GRID_TOLERANCE = 1e-4
 
@@ -116,11 +115,7 @@ def check_mask(mask: np.ndarray, path: Path) -> np.ndarray:
 
 def hu_to_sct(hu: np.ndarray, body: np.ndarray, mr: sitk.Image) -> sitk.Image:
     """The container's output: int16 HU in [-1024, 3071], -1000 outside the body, on the MR's grid."""
-    if not np.isfinite(hu).all():
-        raise RuntimeError("the network produced NaN or Inf; refusing to write the sCT")
-    sct = np.clip(np.rint(hu), HU_MIN, HU_MAX).astype(np.int16)
-    sct[~body] = HU_OUTSIDE_BODY
-    return array_to_image(sct, mr)
+    return array_to_image(sct_voxels(hu, body), mr)
 
 
 def partial_path(path: Path) -> Path:

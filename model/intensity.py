@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.imageio import HU_MAX, HU_MIN
-
+# The sCT's range and its value outside the body (the container's output, and the challenge's clipping).
+HU_MIN, HU_MAX = -1024, 3071
+HU_OUTSIDE_BODY = -1000
 DEFAULT_MR_PERCENTILES = (0.5, 99.5)
 # Percentiles of a large mask are estimated from at most this many voxels (deterministic stride).
 PERCENTILE_SAMPLE = 2_000_000
@@ -20,6 +21,15 @@ def ct_to_unit(hu: np.ndarray) -> np.ndarray:
 
 def unit_to_ct(unit: np.ndarray) -> np.ndarray:
     return ((np.asarray(unit, dtype=np.float32) + 1.0) / 2.0 * (HU_MAX - HU_MIN) + HU_MIN).astype(np.float32)
+
+
+def sct_voxels(hu: np.ndarray, body: np.ndarray) -> np.ndarray:
+    """The container's output voxels: int16 HU in [-1024, 3071], -1000 outside the body."""
+    if not np.isfinite(hu).all():
+        raise RuntimeError("the network produced NaN or Inf; refusing to write the sCT")
+    sct = np.clip(np.rint(hu), HU_MIN, HU_MAX).astype(np.int16)
+    sct[~body] = HU_OUTSIDE_BODY
+    return sct
 
 
 class FlatMRError(ValueError):
