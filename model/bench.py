@@ -38,14 +38,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-import SimpleITK as sitk
 import torch
 
-from model.container import choose_device
-from model.imageio import hu_to_sct
+from model.device import choose_device, cpu_model
 from model.latent import (autoencoder_factor, build_autoencoder, build_controlnet, build_ddim, build_unet, check_shapes,
                           controlled_prediction, embedded_conditioning, grid_size, latent_shape)
 from model.pipelines import CaseInput, load_pipeline
+from model.precision import inference_precision, native_cpu_bf16
 from model.registry import ModelEntry
 from model.weights import read_config, save_weights, write_config, write_manifest
 
@@ -53,6 +52,8 @@ LARGEST_PELVIS = (153, 410, 586)
 
 
 def synthetic_case(shape, spacing=(1.0, 1.0, 2.5), seed: int = 0) -> CaseInput:
+    import SimpleITK as sitk
+
     z, y, x = np.ogrid[: shape[0], : shape[1], : shape[2]]
     body = ((y - shape[1] / 2) / (0.45 * shape[1])) ** 2 + ((x - shape[2] / 2) / (0.47 * shape[2])) ** 2 <= 1
     body = np.broadcast_to(body, shape).copy()
@@ -80,7 +81,7 @@ def sampling_step_seconds(config: dict, device: torch.device, repeats: int) -> t
     mr = torch.rand((1, 1, *grid_size(config)), device=device) * 2 - 1
     t = int(scheduler.timesteps[0])
     timestep = torch.full((1,), t, device=device, dtype=torch.long)
-    amp = torch.autocast("cuda", dtype=torch.float16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+    precision = inference_precision(device, bool(config.get("sampler", {}).get("amp", True)))
 
     seconds = []
     with torch.no_grad():
@@ -91,7 +92,7 @@ def sampling_step_seconds(config: dict, device: torch.device, repeats: int) -> t
             print(f"conditioning embedding (once per sample): {embedding_seconds:.3f} s", flush=True)
             for run in range(repeats + 1):  # the first run warms up (allocations, kernel selection)
                 start = _now(device)
-                with amp:
+                with precision.autocast():
                     prediction = controlled_prediction(unet, controlnet, x, timestep, embedded)
                 scheduler.step(prediction.float(), t, x)
                 if run:
@@ -100,7 +101,7 @@ def sampling_step_seconds(config: dict, device: torch.device, repeats: int) -> t
     return seconds, embedding_seconds
 
 
-def _random_stage_folder(config: dict, folder: Path) -> Path:
+def random_stage_folder(config: dict, folder: Path) -> Path:
     """A model folder (random autoencoder and UNet weights, config, manifest) for the later stages to start from."""
     from model.train.latent_stages import FILES
 
@@ -112,7 +113,7 @@ def _random_stage_folder(config: dict, folder: Path) -> Path:
     return folder
 
 
-def _stage_inputs(config: dict, stage: str, device: torch.device) -> tuple:
+def stage_inputs(config: dict, stage: str, device: torch.device) -> tuple:
     """(mr, target, iteration) of the shapes the stage trains on: the autoencoder's CT patch (after its
     adversarial warm-up), a latent (block) and, for the ControlNet, the MR block over the same voxels."""
     training = config["training"][stage]
@@ -130,29 +131,33 @@ def _stage_inputs(config: dict, stage: str, device: torch.device) -> tuple:
 PRECISIONS = {"float32": False, "bf16": "bf16"}  # name -> training.<stage>.amp
 
 
+def brain_stage_task(config: dict, stage: str, device: torch.device, folder: Path, amp):
+    """A brain stage's own training task on random weights (``folder``: :func:`random_stage_folder`), with
+    ``training.<stage>.amp`` set to ``amp``."""
+    from model.train.autoencoder import AutoencoderTask
+    from model.train.latent_stages import ControlNetTask, DiffusionTask
+
+    variant = copy.deepcopy(config)
+    variant["training"][stage]["amp"] = amp
+    task_class = {"autoencoder": AutoencoderTask, "diffusion": DiffusionTask, "controlnet": ControlNetTask}[stage]
+    task = task_class(variant, device, None if stage == "autoencoder" else folder)  # the first stage starts from nothing
+    if getattr(task, "scale", 0) is None:  # the diffusion stage computes it from its data
+        task.scale = 1.0
+    return task
+
+
 def training_step_seconds(config: dict, device: torch.device, repeats: int) -> dict[str, dict[str, list[float]]]:
     """Seconds of ``repeats`` training steps of each brain stage in each precision (stage -> precision ->
     seconds), the two precisions' steps alternating (after two warm-up steps each) so that both see the
     same machine."""
-    from model.train.autoencoder import AutoencoderTask
-    from model.train.latent_stages import ControlNetTask, DiffusionTask
-
     check_shapes(config, Path("config"))
-    stages = {"autoencoder": AutoencoderTask, "diffusion": DiffusionTask, "controlnet": ControlNetTask}
     seconds: dict[str, dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         torch.manual_seed(0)
-        folder = _random_stage_folder(config, Path(tmp))
-        for stage, task_class in stages.items():
-            previous = None if stage == "autoencoder" else folder  # the first stage starts from nothing
-            tasks = {}
-            for name, amp in PRECISIONS.items():
-                variant = copy.deepcopy(config)
-                variant["training"][stage]["amp"] = amp
-                tasks[name] = task_class(variant, device, previous)
-                if getattr(tasks[name], "scale", 0) is None:  # the diffusion stage computes it from its data
-                    tasks[name].scale = 1.0
-            mr, target, iteration = _stage_inputs(config, stage, device)
+        folder = random_stage_folder(config, Path(tmp))
+        for stage in ("autoencoder", "diffusion", "controlnet"):
+            tasks = {name: brain_stage_task(config, stage, device, folder, amp) for name, amp in PRECISIONS.items()}
+            mr, target, iteration = stage_inputs(config, stage, device)
             seconds[stage] = {name: [] for name in tasks}
             for run in range(repeats + 2):
                 for name, task in tasks.items():
@@ -161,13 +166,6 @@ def training_step_seconds(config: dict, device: torch.device, repeats: int) -> d
                     if run >= 2:
                         seconds[stage][name].append(_now(device) - start)
     return seconds
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def peak_rss_gib() -> float:
@@ -187,17 +185,27 @@ def main(argv: list[str] | None = None) -> int:
                         help="time one brain sampling step of the networks this config describes instead")
     parser.add_argument("--training-steps", type=Path, metavar="CONFIG",
                         help="time one training step of each brain stage of this config, float32 against bfloat16")
+    parser.add_argument("--attention", choices=["config", "sdpa", "explicit", "both"], default="config",
+                        help="--sampling-step: the UNet's and ControlNet's attention through torch's scaled-dot-product "
+                             "attention, MONAI's explicit score matrix, or both side by side (each run in a process of "
+                             "its own for its peak memory, alternating, --rounds times)")
+    parser.add_argument("--rounds", type=int, default=2, help="--attention both: processes per kind")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     device = choose_device(args.device)
     if args.training_steps:
         return training_steps_report(json.loads(args.training_steps.read_text()), device, args)
+    if args.sampling_step and args.attention == "both":
+        return attention_report(args)
     if args.sampling_step:
         config = json.loads(args.sampling_step.read_text())
+        if args.attention != "config":
+            config["networks"]["unet"]["sdpa"] = args.attention == "sdpa"
         seconds, embedding = sampling_step_seconds(config, device, args.repeats)
         what = f"one sampling step of {args.sampling_step} (latent {'x'.join(map(str, latent_shape(config)))})"
-        figures = {"what": "sampling_step", "config": str(args.sampling_step), "embedding_seconds": round(embedding, 3)}
+        figures = {"what": "sampling_step", "config": str(args.sampling_step), "embedding_seconds": round(embedding, 3),
+                   "attention": "sdpa" if config["networks"]["unet"].get("sdpa", True) else "explicit"}
     else:
         config = read_config(args.weights)
         pipeline = load_pipeline(ModelEntry(config["region"], config["pipeline"], args.weights), device)
@@ -205,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         seconds = []
         for run in range(args.repeats):
             start = time.perf_counter()
+            from model.imageio import hu_to_sct
+
             sct = hu_to_sct(pipeline.predict(case), case.body, case.mr_image)
             seconds.append(time.perf_counter() - start)
             print(f"run {run + 1}: {seconds[-1]:.1f} s", flush=True)
@@ -228,10 +238,43 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def attention_report(args) -> int:
+    """One sampling step with SDPA against MONAI's explicit attention: each kind in processes of its own (peak
+    resident memory is per process), alternating; medians of the steps and the largest peak of each kind."""
+    import subprocess
+
+    runs: dict[str, list[dict]] = {"explicit": [], "sdpa": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for round_ in range(args.rounds):
+            for kind in runs:
+                out = Path(tmp) / f"{kind}-{round_}.json"
+                subprocess.run([sys.executable, "-m", "model.bench", "--sampling-step", str(args.sampling_step),
+                                "--attention", kind, "--repeats", str(args.repeats), "--threads", str(args.threads),
+                                "--device", args.device, "--json", str(out)], check=True)
+                runs[kind].append(json.loads(out.read_text()))
+    figures = {"what": "attention", "config": str(args.sampling_step), "device": args.device, "threads": args.threads,
+               "cpu": cpu_model(), "kinds": {}}
+    for kind, results in runs.items():
+        steps = [s for r in results for s in r["seconds"]]
+        figures["kinds"][kind] = {"seconds": steps, "median_seconds": round(statistics.median(steps), 3),
+                                  "peak_rss_gib": max(r["peak_rss_gib"] for r in results),
+                                  **({"peak_gpu_gib": max(r["peak_gpu_gib"] for r in results)} if "peak_gpu_gib" in results[0] else {})}
+    explicit, sdpa = figures["kinds"]["explicit"], figures["kinds"]["sdpa"]
+    figures["step_ratio"] = round(sdpa["median_seconds"] / explicit["median_seconds"], 3)
+    figures["rss_ratio"] = round(sdpa["peak_rss_gib"] / explicit["peak_rss_gib"], 3)
+    print(f"| attention | median step (s) | peak RSS (GiB) |\n|---|---|---|")
+    for kind, f in figures["kinds"].items():
+        print(f"| {kind} | {f['median_seconds']:.3f} | {f['peak_rss_gib']:.2f} |")
+    print(f"{args.sampling_step} on {args.device} ({args.threads} threads, {figures['cpu']}): SDPA / explicit = "
+          f"{figures['step_ratio']:.2f} x the time, {figures['rss_ratio']:.2f} x the peak memory "
+          f"({args.rounds} processes of {args.repeats} steps each, alternating)")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
+
+
 def training_steps_report(config: dict, device: torch.device, args) -> int:
     """float32 against bfloat16 training steps of each brain stage: medians and their ratio."""
-    from model.train.harness import native_cpu_bf16
-
     seconds = training_step_seconds(config, device, args.repeats)
     figures = {"what": "training_steps", "config": str(args.training_steps), "device": str(device), "threads": args.threads,
                "cpu": cpu_model(), "cpu_native_bf16": native_cpu_bf16(), "stages": {}}
