@@ -1,0 +1,1 @@
+"""The prepared GPU check (``python -m model.gpu_check``)."""
