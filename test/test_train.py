@@ -173,7 +173,7 @@ def test_bf16_mixed_precision_runs_the_forward_passes_in_bfloat16_and_keeps_floa
     mr, ct = torch.rand(1, 1, 16, 32, 32) * 2 - 1, torch.rand(1, 1, 16, 32, 32) * 2 - 1
     losses = task.train_step(mr, ct)
     assert seen == [torch.bfloat16]
-    assert all(np.isfinite(v) for v in losses.values())
+    assert all(torch.isfinite(v) for v in losses.values())  # 0-d tensors: read on the host at log time only
     params = list(task.nets["generator"].parameters())
     assert all(p.dtype == torch.float32 for p in params)
     assert any(not torch.equal(a, b) for a, b in zip(before, params))  # the step did update the weights
