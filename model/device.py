@@ -100,6 +100,8 @@ def cpu_model() -> str:
 
 def describe(device: torch.device) -> dict:
     """What the device report says, as a dict (also written by model.gpu_check)."""
+    import torch.distributed as dist
+
     from model.precision import cuda_native_bf16, native_cpu_bf16
 
     info = {"torch": torch.__version__, "torch_cuda": torch.version.cuda, "device": str(device)}
@@ -111,7 +113,7 @@ def describe(device: torch.device) -> dict:
         info.update(gpu=props.name, gpu_memory_gib=round(props.total_memory / 1024**3, 1),
                     compute_capability=f"{props.major}.{props.minor}", native_bf16=cuda_native_bf16(device),
                     cudnn=torch.backends.cudnn.version(),
-                    nccl=".".join(map(str, torch.cuda.nccl.version())) if torch.distributed.is_nccl_available() else None)
+                    nccl=".".join(map(str, torch.cuda.nccl.version())) if dist.is_nccl_available() else None)
     else:
         info.update(cpu=cpu_model(), threads=torch.get_num_threads(), native_bf16=native_cpu_bf16())
     return info
