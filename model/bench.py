@@ -51,19 +51,24 @@ from model.weights import read_config, save_weights, write_config, write_manifes
 LARGEST_PELVIS = (153, 410, 586)
 
 
-def synthetic_case(shape, spacing=(1.0, 1.0, 2.5), seed: int = 0) -> CaseInput:
-    import SimpleITK as sitk
-
+def synthetic_body(shape, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(MR, body) of the given (z, y, x) size: an elliptic body, random MR values inside."""
     z, y, x = np.ogrid[: shape[0], : shape[1], : shape[2]]
     body = ((y - shape[1] / 2) / (0.45 * shape[1])) ** 2 + ((x - shape[2] / 2) / (0.47 * shape[2])) ** 2 <= 1
     body = np.broadcast_to(body, shape).copy()
-    mr = np.random.default_rng(seed).uniform(0, 1000, shape).astype(np.float32) * body
+    return np.random.default_rng(seed).uniform(0, 1000, shape).astype(np.float32) * body, body
+
+
+def synthetic_case(shape, spacing=(1.0, 1.0, 2.5), seed: int = 0) -> CaseInput:
+    import SimpleITK as sitk
+
+    mr, body = synthetic_body(shape, seed)
     image = sitk.GetImageFromArray(mr)
     image.SetSpacing(spacing)
     return CaseInput(image, mr, body)
 
 
-def _now(device: torch.device) -> float:
+def device_clock(device: torch.device) -> float:
     """A clock reading after the device has finished its queued work."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -86,17 +91,17 @@ def sampling_step_seconds(config: dict, device: torch.device, repeats: int) -> t
     seconds = []
     with torch.no_grad():
         controlnet.controlnet_cond_embedding(mr)  # warm-up
-        start = _now(device)
+        start = device_clock(device)
         with embedded_conditioning(controlnet, mr) as embedded:
-            embedding_seconds = _now(device) - start
+            embedding_seconds = device_clock(device) - start
             print(f"conditioning embedding (once per sample): {embedding_seconds:.3f} s", flush=True)
             for run in range(repeats + 1):  # the first run warms up (allocations, kernel selection)
-                start = _now(device)
+                start = device_clock(device)
                 with precision.autocast():
                     prediction = controlled_prediction(unet, controlnet, x, timestep, embedded)
                 scheduler.step(prediction.float(), t, x)
                 if run:
-                    seconds.append(_now(device) - start)
+                    seconds.append(device_clock(device) - start)
                     print(f"step {run}: {seconds[-1]:.3f} s", flush=True)
     return seconds, embedding_seconds
 
@@ -161,10 +166,10 @@ def training_step_seconds(config: dict, device: torch.device, repeats: int) -> d
             seconds[stage] = {name: [] for name in tasks}
             for run in range(repeats + 2):
                 for name, task in tasks.items():
-                    start = _now(device)
+                    start = device_clock(device)
                     task.train_step(mr, target, iteration=iteration)
                     if run >= 2:
-                        seconds[stage][name].append(_now(device) - start)
+                        seconds[stage][name].append(device_clock(device) - start)
     return seconds
 
 

@@ -23,7 +23,7 @@ from monai.networks.nets import AutoencoderKL, ControlNet, DiffusionModelUNet
 from monai.networks.schedulers import DDIMScheduler, DDPMScheduler
 
 from model.errors import WeightsError
-from model.sliding import run_windows
+from model.sliding import device_of, run_windows
 
 SPATIAL_DIMS = 3
 
@@ -203,7 +203,7 @@ def autoencoder_batch(config: dict, device: torch.device) -> int:
 def _autoencoder_windows(autoencoder, image: torch.Tensor, window, run, config: dict) -> torch.Tensor:
     """``run`` over ``image`` in Gaussian-blended windows on the autoencoder's device, stitched there, in float32
     (never float16: see model.precision); CUDA out of memory halves the batch, then falls back to the CPU."""
-    device = next(autoencoder.parameters()).device
+    device = device_of(autoencoder)
 
     def attempt(batch: int, on: torch.device) -> torch.Tensor:
         with torch.autocast(on.type, enabled=False):

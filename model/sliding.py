@@ -75,18 +75,13 @@ def window_plan(net: nn.Module, roi_size, device: torch.device, precision: Infer
     return batch, device if on_device else CPU
 
 
-def window_batch_for(net: nn.Module, roi_size, device: torch.device, precision: InferencePrecision, config: dict,
-                     measure: Callable = measure_window_bytes) -> int:
-    """Window batch only (stitching on the CPU): the config's on the CPU, on CUDA what the budget allows."""
-    return window_plan(net, roi_size, device, precision, config, 0, measure)[0]
-
-
 def _free_cuda_cache() -> None:
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
 
 
-def _device_of(net: nn.Module) -> torch.device:
+def device_of(net: nn.Module) -> torch.device:
+    """Where a network's parameters are (the CPU for one without any)."""
     return next(net.parameters(), torch.empty(0)).device
 
 
@@ -95,7 +90,7 @@ def run_windows(net: nn.Module, attempt: Callable[[int, torch.device], T], batch
     """``attempt(batch, device)`` with ``net`` on ``device``. On CUDA out of memory: the batch halves and the
     attempt is repeated; with one window left the stage runs on the CPU; out of memory there too is raised.
     Each step is logged; ``net`` goes back to the device it came from afterwards."""
-    home = _device_of(net)
+    home = device_of(net)
     try:
         while True:
             net.to(device)

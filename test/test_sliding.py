@@ -7,7 +7,7 @@ import torch
 
 from model.errors import NonFiniteOutput
 from model.precision import InferencePrecision
-from model.sliding import GIB, choose_window_batch, predict_volume, window_batch_for, window_plan
+from model.sliding import GIB, choose_window_batch, predict_volume, window_plan
 
 FP16 = InferencePrecision("cuda", torch.float16)
 
@@ -43,16 +43,16 @@ def test_window_batch_fits_the_budget():
 
 def test_cpu_uses_the_configured_batch_and_cuda_measures_a_window():
     config = {"sw_batch_size": 3, "gpu_memory_budget_gb": 16, "max_sw_batch_size": 32}
-    assert window_batch_for(None, (8, 8, 8), torch.device("cpu"), InferencePrecision("cpu", torch.float32), config) == 3
+    assert window_plan(None, (8, 8, 8), torch.device("cpu"), InferencePrecision("cpu", torch.float32), config)[0] == 3
 
     def fake_measure(net, roi, device, precision):  # test double: there is no GPU on the CI machine
         return 2 * GIB, GIB, 80 * GIB  # per window, model, free on the device
 
     # floor((16 GiB * 0.8 - 1 GiB) / 2 GiB) = 5
-    assert window_batch_for(None, (8, 8, 8), torch.device("cuda"), FP16, config, measure=fake_measure) == 5
+    assert window_plan(None, (8, 8, 8), torch.device("cuda"), FP16, config, measure=fake_measure)[0] == 5
 
     def small_gpu(net, roi, device, precision):
         return 2 * GIB, GIB, 6 * GIB  # a GPU with less free memory than the budget
 
     # floor((6 GiB * 0.8 - 1 GiB) / 2 GiB) = 1
-    assert window_batch_for(None, (8, 8, 8), torch.device("cuda"), FP16, config, measure=small_gpu) == 1
+    assert window_plan(None, (8, 8, 8), torch.device("cuda"), FP16, config, measure=small_gpu)[0] == 1

@@ -25,23 +25,19 @@ from typing import Callable
 import numpy as np
 import torch
 
+from model.bench import LARGEST_PELVIS, synthetic_body
+from model.bench import device_clock as clock
+
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "test" / "cases"
 WEIGHTS = ROOT / "weights"
 METHOD_BRAIN = ROOT / "configs" / "brain_ldm.json"
 METHOD_PELVIS = ROOT / "configs" / "pelvis_pix2pix.json"
-LARGEST_PELVIS = (153, 410, 586)
 T4_GIB = 15.0  # what a 16 GB T4 leaves to a process (15.1 GiB of device memory less the CUDA context)
 
 
 def device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def clock(dev: torch.device) -> float:
-    if dev.type == "cuda":
-        torch.cuda.synchronize(dev)
-    return time.perf_counter()
 
 
 def reset_peak(dev: torch.device) -> None:
@@ -158,15 +154,19 @@ def reinit_zero_layers(*nets: torch.nn.Module) -> int:
     return count
 
 
-def synthetic_head(shape, spacing=(1.0, 1.0, 1.0)):
-    """An ellipsoid head with random MR values inside (SimpleITK-free geometry)."""
+def synthetic(mr: np.ndarray, body: np.ndarray, spacing):
+    """A case of these voxels with SimpleITK-free geometry (identity direction, origin 0)."""
     from model.metaio import MetaImage
     from model.pipelines import CaseInput
 
+    return CaseInput(MetaImage(mr, tuple(float(s) for s in spacing), (0.0, 0.0, 0.0), (1, 0, 0, 0, 1, 0, 0, 0, 1)), mr, body)
+
+
+def synthetic_head(shape):
+    """An ellipsoid head at 1 mm with random MR values inside."""
     z, y, x = np.ogrid[: shape[0], : shape[1], : shape[2]]
     body = sum(((a - n / 2) / (0.45 * n)) ** 2 for a, n in zip((z, y, x), shape)) <= 1
-    mr = np.random.default_rng(0).uniform(0, 1000, shape).astype(np.float32) * body
-    return CaseInput(MetaImage(mr, tuple(float(s) for s in spacing), (0.0, 0.0, 0.0), (1, 0, 0, 0, 1, 0, 0, 0, 1)), mr, body)
+    return synthetic(np.random.default_rng(0).uniform(0, 1000, shape).astype(np.float32) * body, body, (1.0, 1.0, 1.0))
 
 
 def brain_pass(pipeline, case, dev) -> dict:
@@ -242,7 +242,7 @@ def pelvis_largest(smoke: bool) -> dict:
     shape = (20, 60, 70) if smoke else LARGEST_PELVIS
     torch.manual_seed(0)
     pipeline = Pix2PixPipeline(build_generator(config["networks"]["generator"]), config, dev)
-    case = synthetic_head(shape, (1.0, 1.0, 2.5))
+    case = synthetic(*synthetic_body(shape), (1.0, 1.0, 2.5))  # model.bench's elliptic pelvis
     batch, stitch = window_plan(pipeline.generator, tuple(config["inference"]["roi_size"]), dev, pipeline.precision,
                                 config["inference"], int(np.prod(shape)))
     pipeline.predict(case)  # warm-up
