@@ -1,7 +1,7 @@
 """Container entry point: MR in, synthetic CT out (SynthRAD2023 Task 1).
 
     python process.py [--input /input] [--output /output] [--weights DIR] [--device auto|cpu|cuda]
-                      [--uncertainty-samples N]
+                      [--uncertainty-samples N] [--time-budget SECONDS]
 """
 from __future__ import annotations
 
@@ -24,9 +24,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--uncertainty-samples", type=int, default=0, metavar="N",
                         help="brain: average N >= 2 samples and also write their per-voxel standard deviation "
                              "(images/synthetic-ct-uncertainty/); off by default")
+    parser.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
+                        help="seconds a case may take, from reading it to its sCT: the brain sampler lowers its samples, "
+                             "then its steps, to fit; the pelvis says whether it fits (default: the model folder's "
+                             "inference.time_budget_s, else 900)")
     args = parser.parse_args(argv)
     setup_logging()
-    return exit_code(lambda: run(args.input, args.output, args.weights, args.device, args.uncertainty_samples),
+    return exit_code(lambda: run(args.input, args.output, args.weights, args.device, args.uncertainty_samples,
+                                 args.time_budget),
                      catch_all=str(args.input))
 
 

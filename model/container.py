@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import resource
 import shutil
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import SimpleITK as sitk
 import torch
 
+from model.budget import TimeBudget, configured_seconds
 from model.device import choose_device, report
 from model.errors import InputError, NonFiniteOutput
 from model.imageio import check_finite, check_mask, hu_to_sct, is_image_file, read_image, read_on_grid, to_array, write_image
@@ -28,6 +29,7 @@ from model.intensity import FlatMRError
 from model.pipelines import CaseInput, load_pipeline
 from model.precision import configure_inference
 from model.registry import available_regions, find_model
+from model.weights import CONFIG
 
 log = logging.getLogger("process")
 
@@ -124,12 +126,16 @@ def result_entry(paths: CasePaths, input_dir: Path, uncertainty: bool = False) -
 
 
 def run(input_dir: Path, output_dir: Path, weights_dir: Path, device_name: str = "auto",
-        uncertainty_samples: int = 0) -> list[dict]:
+        uncertainty_samples: int = 0, time_budget: float | None = None) -> list[dict]:
     """Process every case of ``input_dir``; returns the results.json entries.
 
     ``uncertainty_samples`` >= 2 (sampling pipelines only): the sCT is the mean of that many samples
     (seeds seed .. seed + N - 1) and their per-voxel standard deviation (HU, float32) is written too.
+    ``time_budget``: seconds a case may take from its reading to its sCT (model.budget); None: the model
+    folder's ``inference.time_budget_s``, else 900 s.
     """
+    if time_budget is not None and not (math.isfinite(time_budget) and time_budget > 0):
+        raise InputError("--time-budget", f"must be a positive number of seconds, got {time_budget:g}")
     input_dir, output_dir = Path(input_dir), Path(output_dir)
     region = read_region(input_dir)
     entry = find_model(weights_dir, region)
@@ -143,22 +149,25 @@ def run(input_dir: Path, output_dir: Path, weights_dir: Path, device_name: str =
     if uncertainty_samples and (uncertainty_samples < 2 or not hasattr(pipeline, "predict_with_uncertainty")):
         raise InputError("--uncertainty-samples", f"needs at least 2 samples and a sampling pipeline "
                                                   f"({entry.region} uses {entry.pipeline})")
+    seconds = time_budget if time_budget is not None else configured_seconds(pipeline.config, entry.folder / CONFIG)
+    log.info("time budget: %g s a case (%s)", seconds, "--time-budget" if time_budget is not None
+             else f"{entry.folder / CONFIG}" if "time_budget_s" in pipeline.config.get("inference", {}) else "default")
 
     output_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=output_dir))
     try:
         results = []
         for paths in cases:
-            start = time.perf_counter()
+            budget = TimeBudget(seconds)
             if device.type == "cuda":
                 torch.cuda.reset_peak_memory_stats(device)
             case = load_case(paths)
             try:
                 if uncertainty_samples:
-                    hu, std = pipeline.predict_with_uncertainty(case, uncertainty_samples)
+                    hu, std = pipeline.predict_with_uncertainty(case, uncertainty_samples, budget=budget)
                     write_image(std_image(std, case), staging / UNCERTAINTY_DIR / paths.mr.name)
                 else:
-                    hu = pipeline.predict(case)
+                    hu = pipeline.predict(case, budget=budget)
             except FlatMRError as err:
                 raise InputError(paths.mr, str(err)) from None
             except NonFiniteOutput as err:
@@ -167,8 +176,8 @@ def run(input_dir: Path, output_dir: Path, weights_dir: Path, device_name: str =
                 raise InputError(paths.mr, f"no sCT written: {type(err).__name__}: {one_line(err)}") from None
             write_image(hu_to_sct(hu, case.body, case.mr_image), staging / SCT_DIR / paths.mr.name)
             results.append(result_entry(paths, input_dir, bool(uncertainty_samples)))
-            log.info("%s: region %s, pipeline %s, device %s, %.1f s, %s", paths.mr.name, entry.region,
-                     entry.pipeline, device, time.perf_counter() - start, peak_memory(device))
+            log.info("%s: region %s, pipeline %s, device %s, %.1f s (budget %g s), %s", paths.mr.name, entry.region,
+                     entry.pipeline, device, budget.elapsed(), seconds, peak_memory(device))
         (staging / RESULTS_FILE).write_text(json.dumps(results, indent=2) + "\n")
         publish(staging, output_dir)
     finally:

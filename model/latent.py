@@ -22,6 +22,7 @@ from monai.inferers import sliding_window_inference
 from monai.networks.nets import AutoencoderKL, ControlNet, DiffusionModelUNet
 from monai.networks.schedulers import DDIMScheduler, DDPMScheduler
 
+from model.budget import synchronized_clock, window_count
 from model.errors import WeightsError
 from model.sliding import device_of, run_windows
 
@@ -232,3 +233,24 @@ def decode_windows(autoencoder, latent: torch.Tensor, config: dict) -> torch.Ten
     f = autoencoder_factor(config)
     window = tuple(w // f for w in autoencoder_window(config))
     return _autoencoder_windows(autoencoder, latent, window, autoencoder.decode, config)
+
+
+def decode_window_count(config: dict) -> int:
+    """Autoencoder windows that decode one latent of the model grid."""
+    return window_count(grid_size(config), autoencoder_window(config), autoencoder_overlap(config))
+
+
+@torch.no_grad()
+def decode_seconds(autoencoder, config: dict) -> float:
+    """An estimate of decoding one latent: one window decoded (float32, on the autoencoder's device) and timed,
+    times the windows a latent needs. Costs one window; a time budget plans with it (model.budget)."""
+    device = device_of(autoencoder)
+    f = autoencoder_factor(config)
+    window = (1, int(config["networks"]["autoencoder"]["latent_channels"]), *(w // f for w in autoencoder_window(config)))
+    clock = synchronized_clock(device)
+    with torch.autocast(device.type, enabled=False):
+        z = torch.zeros(window, device=device)
+        start = clock()
+        autoencoder.decode(z)
+        seconds = clock() - start
+    return seconds * decode_window_count(config)

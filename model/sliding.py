@@ -19,6 +19,7 @@ import torch
 from monai.inferers import sliding_window_inference
 from torch import nn
 
+from model.budget import TimeBudget, WindowPace, synchronized_clock, window_count
 from model.errors import NonFiniteOutput
 from model.precision import InferencePrecision, inference_precision
 
@@ -111,12 +112,14 @@ def run_windows(net: nn.Module, attempt: Callable[[int, torch.device], T], batch
 
 
 def predict_volume(net: nn.Module, volume: np.ndarray, config: dict, device: torch.device,
-                   background: float = -1.0, precision: InferencePrecision | None = None) -> np.ndarray:
+                   background: float = -1.0, precision: InferencePrecision | None = None,
+                   budget: TimeBudget | None = None) -> np.ndarray:
     """Run ``net`` over a (z, y, x) float32 volume; returns the blended (z, y, x) output on the CPU.
 
     ``config`` is the model's ``inference`` section: ``roi_size`` (z, y, x), ``overlap``,
     ``sw_batch_size`` and, for CUDA, ``gpu_memory_budget_gb`` and ``max_sw_batch_size``. A non-finite
-    output raises :class:`NonFiniteOutput` (the pipeline may retry in float32).
+    output raises :class:`NonFiniteOutput` (the pipeline may retry in float32). With a ``budget``, the first
+    window batch is timed and the log says whether the whole volume fits it (model.budget).
     """
     roi_size = tuple(int(v) for v in config["roi_size"])
     if precision is None:
@@ -124,15 +127,20 @@ def predict_volume(net: nn.Module, volume: np.ndarray, config: dict, device: tor
     inputs = torch.from_numpy(np.ascontiguousarray(volume, dtype=np.float32))[None, None]
     net.to(device)
     batch, stitch = window_plan(net, roi_size, device, precision, config, int(np.prod(volume.shape)))
+    overlap = float(config.get("overlap", 0.25))
+    pace = WindowPace(budget, window_count(volume.shape, roi_size, overlap), synchronized_clock(device))
 
     def attempt(batch: int, on: torch.device) -> torch.Tensor:
         def predictor(window: torch.Tensor) -> torch.Tensor:
+            pace.before_batch()
             with precision.autocast():
-                return net(window).float()
+                out = net(window).float()
+            pace.after_batch(len(window))
+            return out
 
         with torch.inference_mode():
             out = sliding_window_inference(inputs, roi_size=roi_size, sw_batch_size=batch, predictor=predictor,
-                                           overlap=float(config.get("overlap", 0.25)), mode="gaussian",
+                                           overlap=overlap, mode="gaussian",
                                            padding_mode="constant", cval=background, sw_device=on,
                                            device=stitch if on.type == "cuda" else CPU)
         return out[0, 0].cpu()

@@ -8,18 +8,23 @@ voxels. Same seed, same device: the same sCT.
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
 
+from model.budget import DEFAULT_MIN_STEPS, SamplingPlan, TimeBudget, synchronized_clock
 from model.errors import NonFiniteOutput, WeightsError
 from model.headgrid import GridFit, from_grid, plan_fit, to_grid
 from model.intensity import DEFAULT_MR_PERCENTILES, normalise_mr, unit_to_ct
 from model.latent import (build_autoencoder, build_controlnet, build_ddim, build_unet, check_shapes, controlled_prediction,
-                          decode_windows, embedded_conditioning, encode_grid, latent_shape)
+                          decode_seconds, decode_windows, embedded_conditioning, encode_grid, latent_shape)
 from model.precision import InferencePrecision, inference_precision, with_float32_retry
 from model.weights import CONFIG, load_weights
+
+log = logging.getLogger(__name__)
 
 
 def fit_case(case, config: dict) -> GridFit:
@@ -67,6 +72,10 @@ class LatentDiffusionPipeline:
         self.seed = int(sampler.get("seed", 0))
         self.samples = int(sampler.get("samples", 1))
         self.conditioning_scale = float(sampler.get("conditioning_scale", 1.0))
+        # What a time budget may lower the sampler to (model.budget): one sample, and 10 steps or the configured
+        # steps where fewer.
+        self.min_samples = positive_int(sampler.get("min_samples", 1), "sampler.min_samples")
+        self.min_steps = positive_int(sampler.get("min_steps", min(self.steps, DEFAULT_MIN_STEPS)), "sampler.min_steps")
         self.precision = inference_precision(device, bool(sampler.get("amp", True)))
 
     @classmethod
@@ -79,25 +88,47 @@ class LatentDiffusionPipeline:
         return cls(**nets, config=config, device=device)
 
     @torch.no_grad()
-    def sample_latent(self, mr_grid: torch.Tensor, seed: int, precision: InferencePrecision | None = None) -> torch.Tensor:
-        """DDIM from seeded noise, steered by the MR (1, 1, *grid) through the ControlNet."""
-        precision = precision or self.precision
+    def ddim(self, mr_grid: torch.Tensor, seed: int, steps: int, precision: InferencePrecision) -> Iterator[torch.Tensor]:
+        """DDIM from seeded noise, steered by the MR (1, 1, *grid) through the ControlNet: the latent is yielded
+        once the MR is embedded, then after every step."""
         scheduler = build_ddim(self.config)
-        scheduler.set_timesteps(self.steps)
+        scheduler.set_timesteps(steps)
         generator = torch.Generator().manual_seed(seed)  # drawn on the CPU: the same noise on every device
         x = torch.randn((1, *latent_shape(self.config)), generator=generator).to(self.device)
         with embedded_conditioning(self.controlnet, mr_grid.to(self.device)) as mr:
+            yield x
             for t in scheduler.timesteps:
                 timestep = torch.full((1,), int(t), device=self.device, dtype=torch.long)
                 with precision.autocast("networks"):
                     prediction = controlled_prediction(self.unet, self.controlnet, x, timestep, mr, self.conditioning_scale)
                 x, _ = scheduler.step(prediction.float(), int(t), x)
+                yield x
+
+    def sample_latent(self, mr_grid: torch.Tensor, seed: int, precision: InferencePrecision | None = None,
+                      plan: SamplingPlan | None = None) -> torch.Tensor:
+        """The sampled latent after ``plan.steps`` DDIM steps (the configured steps without a plan). A plan with a
+        budget that has not yet timed a step is planned from this sample's first step (model.budget); where
+        that lowers the steps, the sample starts again on the new schedule."""
+        precision = precision or self.precision
+        steps = self.ddim(mr_grid, seed, self.steps if plan is None else plan.steps, precision)
+        if plan is not None and plan.budget is not None and not plan.timed:
+            clock = synchronized_clock(self.device)
+            start = clock()
+            next(steps)
+            embedded = clock()
+            next(steps)
+            if plan.after_first_step(embedded - start, clock() - embedded, decode_seconds(self.autoencoder, self.config)):
+                steps.close()
+                steps = self.ddim(mr_grid, seed, plan.steps, precision)
+        x = None
+        for x in steps:
+            pass
         return x
 
-    def sample_hu(self, mr_grid: torch.Tensor, fit: GridFit, seed: int) -> np.ndarray:
+    def sample_hu(self, mr_grid: torch.Tensor, fit: GridFit, seed: int, plan: SamplingPlan | None = None) -> np.ndarray:
         """One sample in HU on the MR's grid; a non-finite latent or decoded CT is sampled again in float32 (once)."""
         def attempt(precision: InferencePrecision) -> np.ndarray:
-            latent = self.sample_latent(mr_grid, seed, precision)
+            latent = self.sample_latent(mr_grid, seed, precision, plan)
             if not torch.isfinite(latent).all():
                 raise NonFiniteOutput(f"the sampled latent has {int((~torch.isfinite(latent)).sum())} NaN or Inf values")
             with torch.no_grad():
@@ -110,23 +141,42 @@ class LatentDiffusionPipeline:
         mr_unit = normalise_mr(case.mr, case.body, self.percentiles)
         return fit, to_grid(mr_unit, fit, -1.0)
 
-    def predict_samples(self, case, samples: int | None = None, seed: int | None = None) -> list[np.ndarray]:
-        """One HU volume on the MR's grid per sample (seeds seed, seed + 1, ...)."""
+    def plan(self, samples: int | None = None, budget: TimeBudget | None = None, min_samples: int | None = None) -> SamplingPlan:
+        """Samples x steps for one case: the configured ones, lowered to fit ``budget`` where one is given."""
+        samples = self.samples if samples is None else samples
+        return SamplingPlan(samples, self.steps, self.min_samples if min_samples is None else min_samples,
+                            self.min_steps, budget)
+
+    def predict_samples(self, case, samples: int | None = None, seed: int | None = None,
+                        budget: TimeBudget | None = None, min_samples: int | None = None) -> list[np.ndarray]:
+        """One HU volume on the MR's grid per sample (seeds seed, seed + 1, ...); with a ``budget``, fewer samples
+        or steps where the configured ones would overrun it (never below ``min_samples`` / ``sampler.min_steps``)."""
         fit, mr_grid = self.mr_on_grid(case)
         mr = torch.from_numpy(mr_grid)[None, None]
         seed = self.seed if seed is None else seed
+        plan = self.plan(samples, budget, min_samples)
         out = []
-        for k in range(self.samples if samples is None else samples):
-            out.append(self.sample_hu(mr, fit, seed + k))
+        clock = synchronized_clock(self.device)
+        while len(out) < plan.samples:
+            start = clock()
+            out.append(self.sample_hu(mr, fit, seed + len(out), plan))
+            plan.after_sample(len(out), clock() - start)
+        if budget is not None:
+            log.info("sampled %s in %.1f s of the case's %g s budget", plan.describe(), budget.elapsed(), budget.seconds)
         return out
 
-    def predict(self, case) -> np.ndarray:
+    def predict(self, case, budget: TimeBudget | None = None) -> np.ndarray:
         """HU (float32) on the MR's grid: the mean of ``sampler.samples`` samples (1 by default)."""
-        volumes = self.predict_samples(case)
+        volumes = self.predict_samples(case, budget=budget)
         return volumes[0] if len(volumes) == 1 else np.mean(volumes, axis=0, dtype=np.float32)
 
-    def predict_with_uncertainty(self, case, samples: int) -> tuple[np.ndarray, np.ndarray]:
-        """Mean HU and the per-voxel standard deviation over ``samples`` seeds."""
-        volumes = np.stack(self.predict_samples(case, samples))
+    def predict_with_uncertainty(self, case, samples: int, budget: TimeBudget | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Mean HU and the per-voxel standard deviation over ``samples`` seeds (a budget keeps at least 2)."""
+        volumes = np.stack(self.predict_samples(case, samples, budget=budget, min_samples=2))
         return volumes.mean(0, dtype=np.float32), volumes.std(0, dtype=np.float32)
 
+
+def positive_int(value, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{key} must be a whole number >= 1, got {value!r}")
+    return value

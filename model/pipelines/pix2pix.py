@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from model.budget import TimeBudget
 from model.errors import WeightsError
 from model.intensity import DEFAULT_MR_PERCENTILES, normalise_mr, unit_to_ct
 from model.networks import Pix2PixGenerator, build_generator, downsampling_factors
@@ -39,13 +40,15 @@ class Pix2PixPipeline:
         load_weights(generator, folder / config["weights"]["generator"])
         return cls(generator, config, device)
 
-    def predict_unit(self, mr_unit: np.ndarray) -> np.ndarray:
-        """Normalised MR -> CT in [-1, 1], whole volume (a non-finite output is run again in float32, once)."""
+    def predict_unit(self, mr_unit: np.ndarray, budget: TimeBudget | None = None) -> np.ndarray:
+        """Normalised MR -> CT in [-1, 1], whole volume (a non-finite output is run again in float32, once).
+        With a ``budget`` the log says, from the first window batch, whether the volume fits it."""
         return with_float32_retry(
-            lambda precision: predict_volume(self.generator, mr_unit, self.config["inference"], self.device, precision=precision),
+            lambda precision: predict_volume(self.generator, mr_unit, self.config["inference"], self.device,
+                                             precision=precision, budget=budget),
             self.precision, "Pix2Pix windows")
 
-    def predict(self, case) -> np.ndarray:
+    def predict(self, case, budget: TimeBudget | None = None) -> np.ndarray:
         """HU (float32) on the MR's grid for a :class:`model.pipelines.CaseInput`."""
         mr_unit = normalise_mr(case.mr, case.body, self.percentiles)
-        return unit_to_ct(self.predict_unit(mr_unit))
+        return unit_to_ct(self.predict_unit(mr_unit, budget))
