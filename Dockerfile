@@ -1,11 +1,13 @@
 # grand-challenge.org algorithm image: SynthRAD2023 Task 1, MR -> synthetic CT (brain and pelvis).
-#   ./build.sh   (or: docker build -t synthrad-sct .)
+#   ./build.sh   (or: docker build -t synthrad-sct .)             the image with the bundled weights/
+#   ./build.sh --no-weights   (or: docker build --target without-weights ...)   without them: the model comes
+#                             as grand-challenge's model tarball (./export.sh --model), extracted to /opt/ml/model
 # Built normally, pip takes torch's CUDA build from PyPI (the T4 needs it; torch 2.13.0 on PyPI is CUDA 13.0,
 # which needs an NVIDIA driver >= 580). PIP_EXTRA_INDEX_URL picks another build, e.g. CUDA 12.6 from
-# https://download.pytorch.org/whl/cu126 for an older driver. Where a folder of local wheels is mounted at build
-# time and named in PIP_FIND_LINKS (build.sh does both), pip takes a wheel from there: the CPU build on the CI
-# machines. Nothing is downloaded when the image runs.
-FROM python:3.11-slim
+# https://download.pytorch.org/whl/cu126 for an older driver. Where a folder of local wheels is named in
+# PIP_FIND_LINKS (build.sh mounts it for Podman, serves it on localhost for Docker), pip takes a wheel from
+# there: the CPU build on the CI machines. Nothing is downloaded when the image runs.
+FROM python:3.11-slim AS runtime
 
 ARG PIP_FIND_LINKS=""
 ARG PIP_EXTRA_INDEX_URL=""
@@ -30,11 +32,14 @@ RUN python -m venv /opt/venv \
 
 USER 10001:10001
 WORKDIR /opt/algorithm
+ENTRYPOINT ["python", "-m", "process"]
 
-# Weights change less often than the code. --chown makes them readable whatever their mode on the host.
-COPY --chown=algorithm:algorithm weights/ /opt/algorithm/weights/
+# The code. --chown makes it readable whatever its mode on the host.
+FROM runtime AS without-weights
 COPY --chown=algorithm:algorithm model/ /opt/algorithm/model/
 COPY --chown=algorithm:algorithm process.py /opt/algorithm/
 RUN python -m compileall -q /opt/algorithm/model /opt/algorithm/process.py
 
-ENTRYPOINT ["python", "-m", "process"]
+# The default (last) stage: the code and the bundled weights, used where no model tarball is uploaded.
+FROM without-weights AS with-weights
+COPY --chown=algorithm:algorithm weights/ /opt/algorithm/weights/

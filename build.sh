@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Build the algorithm image from the Dockerfile.
-#   ./build.sh
+#   ./build.sh                 the image with the bundled weights/ (the Dockerfile's last stage)
+#   ./build.sh --no-weights    the image without them (stage without-weights): process.py then takes the model
+#                              from grand-challenge's model tarball, extracted to /opt/ml/model (./export.sh --model)
 #   CONTAINER_ENGINE=docker|podman  IMAGE=name (default synthrad-sct)
-#   PIP_FIND_LINKS=DIR   a folder of wheels pip prefers to PyPI's (Podman: mounted into the build). The CI
+#   PIP_FIND_LINKS=DIR   a folder of wheels pip prefers to PyPI's: mounted into the build by Podman, served on
+#                        127.0.0.1 for the build (with --network host) by Docker, which cannot mount one. The CI
 #                        machines use it for their local CPU build of torch; left unset, the image gets
 #                        torch's CUDA build from PyPI, which a GPU needs.
 #   PIP_EXTRA_INDEX_URL=URL  another index for pip, e.g. https://download.pytorch.org/whl/cu126: torch's CUDA
@@ -13,18 +16,27 @@ cd "$(dirname "$0")"
 . scripts/container_engine.sh
 
 args=(-t "$IMAGE")
+case ${1:-} in
+    --no-weights) args+=(--target without-weights); shift ;;
+    "") ;;
+    *) die "unknown option $1 (expected --no-weights or nothing)" ;;
+esac
 if [[ $CONTAINER_ENGINE == podman ]]; then
     args+=(--network host)  # the build's own downloads; the image runs with the network off
 fi
 if [[ -n ${PIP_FIND_LINKS:-} ]]; then
     [[ -d $PIP_FIND_LINKS ]] || die "PIP_FIND_LINKS=$PIP_FIND_LINKS: not a folder"
-    [[ $CONTAINER_ENGINE == podman ]] || die "PIP_FIND_LINKS needs Podman (docker build cannot mount a folder)"
     dir=$(cd "$PIP_FIND_LINKS" && pwd)
-    args+=(-v "$dir:$dir:ro" --build-arg "PIP_FIND_LINKS=$dir")
+    if [[ $CONTAINER_ENGINE == podman ]]; then
+        args+=(-v "$dir:$dir:ro" --build-arg "PIP_FIND_LINKS=$dir")
+    else
+        serve_folder "$dir"  # sets SERVED_URL; stopped when this script exits
+        args+=(--network host --build-arg "PIP_FIND_LINKS=$SERVED_URL")
+    fi
 fi
 if [[ -n ${PIP_EXTRA_INDEX_URL:-} ]]; then
     args+=(--build-arg "PIP_EXTRA_INDEX_URL=$PIP_EXTRA_INDEX_URL")
 fi
-echo "building $IMAGE with $CONTAINER_ENGINE (Dockerfile sha256 $(short_sha256 Dockerfile))"
+echo "building $IMAGE with $CONTAINER_ENGINE (Dockerfile sha256 $(short_sha256 Dockerfile)) ${args[*]:2}"
 engine build "${args[@]}" .
 engine image inspect --format "$IMAGE: {{.Size}} bytes, user {{.Config.User}}, entrypoint {{.Config.Entrypoint}}" "$IMAGE"

@@ -1,18 +1,63 @@
 #!/usr/bin/env bash
-# Build the image and save it as <name>.tar.gz, the file to upload to grand-challenge.org.
-#   ./export.sh [--no-build] [name]     name defaults to the image's name without registry, tag or digest
+# What to upload to grand-challenge.org: the algorithm image, and optionally its weights as a model tarball.
+#   ./export.sh [--no-build] [--no-weights] [name]
+#        builds the image (./build.sh [--no-weights]) unless --no-build, and saves it as <name>.tar.gz; name
+#        defaults to the image's name without registry, tag or digest
+#   ./export.sh --model [WEIGHTS_DIR [OUTPUT]]
+#        writes the model folders of WEIGHTS_DIR (default weights/) as OUTPUT (default model.tar.gz), each
+#        checked against its manifest first. Uploaded as the algorithm's model, the platform extracts it to
+#        /opt/ml/model for every job, and process.py takes it instead of the image's bundled weights: a new
+#        model without a new image. No container engine is needed for this.
 #   CONTAINER_ENGINE, IMAGE, PIP_FIND_LINKS, PIP_EXTRA_INDEX_URL as for build.sh
 set -euo pipefail
 cd "$(dirname "$0")"
+
+die() { echo "error: $*" >&2; exit 1; }
+
+export_model() {  # WEIGHTS_DIR OUTPUT
+    local weights=$1 output=$2 folders=() folder
+    [[ -d $weights ]] || die "$weights: not a folder"
+    for folder in "$weights"/*/; do
+        folder=${folder%/}
+        [[ -f $folder/config.json ]] || continue
+        [[ -f $folder/manifest.sha256 ]] || die "$folder/manifest.sha256: missing: a model folder needs its manifest"
+        if command -v sha256sum >/dev/null 2>&1; then
+            (cd "$folder" && sha256sum --quiet -c manifest.sha256) || die "$folder: a file differs from its manifest"
+        else
+            (cd "$folder" && shasum -a 256 --quiet -c manifest.sha256) || die "$folder: a file differs from its manifest"
+        fi
+        folders+=("$(basename "$folder")")
+    done
+    ((${#folders[@]} > 0)) || die "$weights: no model folder (a subfolder with a config.json)"
+    partial="$output.partial"
+    trap 'rm -f "$partial"' EXIT
+    # The model folders at the archive's top: the platform extracts it to /opt/ml/model/<folder>/.
+    tar -C "$weights" -cf - "${folders[@]}" | gzip -n -c >"$partial"
+    mv "$partial" "$output"
+    echo "$output: ${folders[*]} ($(wc -c <"$output" | tr -d ' ') bytes): upload it as the algorithm's model"
+}
+
+if [[ ${1:-} == --model ]]; then
+    export_model "${2:-weights}" "${3:-model.tar.gz}"
+    exit 0
+fi
+
 # shellcheck source=scripts/container_engine.sh
 . scripts/container_engine.sh
-
 build=1
-if [[ ${1:-} == --no-build ]]; then build=0; shift; fi
+build_args=()
+while [[ ${1:-} == --* ]]; do
+    case $1 in
+        --no-build) build=0 ;;
+        --no-weights) build_args+=(--no-weights) ;;
+        *) die "unknown option $1" ;;
+    esac
+    shift
+done
 base=${IMAGE##*/}
 base=${base%%@*}
 name=${1:-${base%%:*}}
-((build == 0)) || ./build.sh
+((build == 0)) || ./build.sh ${build_args[@]+"${build_args[@]}"}
 require_image
 
 partial="$name.tar.gz.partial"

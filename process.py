@@ -11,6 +11,7 @@ from pathlib import Path
 
 from model.cli import exit_code, setup_logging
 from model.container import run
+from model.registry import choose_weights
 
 BUNDLED_WEIGHTS = Path(__file__).resolve().parent / "weights"
 
@@ -19,7 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="process.py", description="MR -> synthetic CT for grand-challenge.org")
     parser.add_argument("--input", type=Path, default=Path("/input"))
     parser.add_argument("--output", type=Path, default=Path("/output"))
-    parser.add_argument("--weights", type=Path, default=BUNDLED_WEIGHTS)
+    parser.add_argument("--weights", type=Path, default=None,
+                        help="a weights folder (model folders, or one model folder); default: grand-challenge's model "
+                             "upload in /opt/ml/model when it holds a model folder, else the image's bundled weights/")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument("--uncertainty-samples", type=int, default=0, metavar="N",
                         help="brain: average N >= 2 samples and also write their per-voxel standard deviation "
@@ -30,8 +33,8 @@ def main(argv: list[str] | None = None) -> int:
                              "inference.time_budget_s, else 900)")
     args = parser.parse_args(argv)
     setup_logging()
-    return exit_code(lambda: run(args.input, args.output, args.weights, args.device, args.uncertainty_samples,
-                                 args.time_budget),
+    return exit_code(lambda: run(args.input, args.output, choose_weights(args.weights, BUNDLED_WEIGHTS), args.device,
+                                 args.uncertainty_samples, args.time_budget),
                      catch_all=str(args.input))
 
 

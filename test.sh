@@ -2,6 +2,8 @@
 # Run the image on every sample case under test/cases/ the way grand-challenge.org runs it, and compare its
 # output with the case's expected output.
 #   ./test.sh [--no-build]          builds first (./build.sh) unless --no-build
+#   MODEL_DIR=DIR ./test.sh         DIR mounted read-only at /opt/ml/model, as the platform extracts an uploaded
+#                                   model tarball (./export.sh --model): the image takes its weights from there
 #   GPU=1 ./test.sh                 the GPUs given to the container (Docker: --gpus all; Podman: CDI
 #                                   nvidia.com/gpu=all, after 'nvidia-ctk cdi generate') and process.py --device cuda
 #   CONTAINER_ENGINE, IMAGE as for build.sh
@@ -52,7 +54,8 @@ for case in "${cases[@]}"; do
     cp -R "$case/expected_output.json" "$case/expected" "$dir/input/images" "$dir/case/"
     chmod -R a+rX "$dir/case"
     echo "== $name: $CONTAINER_ENGINE run ${PLATFORM_RUN_FLAGS[*]} ${GPU_RUN_FLAGS[*]:-}" \
-         "-v <$case: images/, region.json>:/input:ro -v <empty folder>:/output $IMAGE ${process_args[*]:-}"
+         "-v <$case: images/, region.json>:/input:ro -v <empty folder>:/output" \
+         "${MODEL_DIR:+-v $MODEL_DIR:/opt/ml/model:ro }$IMAGE ${process_args[*]:-}"
     SECONDS=0
     status=0
     run_job "$dir" ${process_args[@]+"${process_args[@]}"} || status=$?

@@ -140,7 +140,9 @@ def run(input_dir: Path, output_dir: Path, weights_dir: Path, device_name: str =
     region = read_region(input_dir)
     entry = find_model(weights_dir, region)
     if entry is None:
-        raise InputError(input_dir / REGION_FILE, f"no model for region {region!r} (available: {', '.join(available_regions(weights_dir)) or 'none'})")
+        raise InputError(input_dir / REGION_FILE, f"no model for region {region!r} (available in {weights_dir}: "
+                                                   f"{', '.join(available_regions(weights_dir)) or 'none'})")
+    log.info("model folder for %s: %s", entry.region, entry.folder)
     cases = pair_cases(input_dir)
     device = choose_device(device_name)  # after the cheap input checks: their error stays the only line
     pipeline = load_pipeline(entry, device)

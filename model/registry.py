@@ -1,15 +1,26 @@
 """Which model serves which region: one folder per region under the weights folder.
 
 ``weights/<folder>/config.json`` names its ``region`` and ``pipeline``; adding a
-region means adding a folder, not code. Regions match case-insensitively.
+region means adding a folder, not code. Regions match case-insensitively. A weights
+folder that holds a ``config.json`` itself is a single model folder.
+
+Where the weights come from (:func:`choose_weights`): ``--weights`` when given; else
+grand-challenge's model upload, a ``model.tar.gz`` the platform extracts to
+``/opt/ml/model`` for the job, when it holds at least one model folder; else the
+weights bundled in the image (``weights/``).
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from model.errors import WeightsError
+from model.errors import InputError, WeightsError
 from model.weights import CONFIG, read_config
+
+log = logging.getLogger(__name__)
+
+MODEL_UPLOAD = Path("/opt/ml/model")  # where grand-challenge.org extracts an algorithm's model tarball
 
 
 @dataclass(frozen=True)
@@ -19,13 +30,21 @@ class ModelEntry:
     folder: Path
 
 
+def model_folders(weights_dir: Path) -> list[Path]:
+    """The model folders of a weights folder: itself where it holds a config.json, else its subfolders that do."""
+    weights_dir = Path(weights_dir)
+    if (weights_dir / CONFIG).is_file():
+        return [weights_dir]
+    return sorted(p for p in weights_dir.iterdir() if (p / CONFIG).is_file()) if weights_dir.is_dir() else []
+
+
 def discover_models(weights_dir: Path) -> dict[str, ModelEntry]:
     """Map lower-cased region name -> model entry for every model folder."""
     weights_dir = Path(weights_dir)
     if not weights_dir.is_dir():
         raise WeightsError(weights_dir, "weights folder not found")
     models: dict[str, ModelEntry] = {}
-    for folder in sorted(p for p in weights_dir.iterdir() if (p / CONFIG).is_file()):
+    for folder in model_folders(weights_dir):
         config = read_config(folder)
         if not isinstance(config, dict):
             raise WeightsError(folder / CONFIG, "must be a JSON object")
@@ -45,3 +64,25 @@ def find_model(weights_dir: Path, region: str) -> ModelEntry | None:
 
 def available_regions(weights_dir: Path) -> list[str]:
     return sorted(entry.region for entry in discover_models(weights_dir).values())
+
+
+def choose_weights(explicit: Path | None, bundled: Path, upload: Path | None = None) -> Path:
+    """The weights folder a run uses, logged with the reason: ``explicit`` (``--weights``) when given; else the
+    model upload (:data:`MODEL_UPLOAD`) when it holds a model folder; else ``bundled``. An upload with files
+    but no model folder is named in a warning; no weights anywhere is a one-line error."""
+    if explicit is not None:
+        log.info("weights: %s (--weights)", explicit)
+        return Path(explicit)
+    upload = MODEL_UPLOAD if upload is None else Path(upload)
+    if model_folders(upload):
+        log.info("weights: %s (grand-challenge model upload: %s)", upload,
+                 ", ".join(f.name or str(f) for f in model_folders(upload)))
+        return upload
+    if upload.is_dir() and any(upload.iterdir()):
+        log.warning("weights: %s holds files but no model folder (a config.json at its top or one folder down): "
+                    "not used", upload)
+    if not model_folders(bundled):
+        raise InputError(upload, "no model folder here (upload the model tarball: ./export.sh --model) and none "
+                                 f"bundled in {bundled} (an image built with ./build.sh --no-weights)")
+    log.info("weights: %s (bundled in the image; no model upload in %s)", bundled, upload)
+    return Path(bundled)

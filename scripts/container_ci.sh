@@ -1,31 +1,69 @@
 #!/usr/bin/env bash
-# The container's whole path on a CI machine (root, no Docker engine, no registry): build the image from the
-# unchanged Dockerfile with Podman, run it on every sample case with the platform's flags (./test.sh), export
-# the tarball (./export.sh), remove the image, load the tarball back and run the sample cases again.
-#   scripts/container_ci.sh            (.ci/run calls it after the test suite)
-# Installs Podman, runc and debootstrap when they are missing, and makes a local stand-in for the base image
-# when it is missing (scripts/make_base_standin.sh).
+# The container's whole path on a CI machine (root, no registry), with one engine:
+#   scripts/container_ci.sh podman   build from the unchanged Dockerfile, run every sample case with the
+#                                    platform's flags (./test.sh), refuse bad input in one line, export
+#                                    (./export.sh), remove the image, load the tarball back and run again; then
+#                                    the image without weights (./build.sh --no-weights) on the sample cases with
+#                                    the weights as a model tarball extracted to a stand-in /opt/ml/model
+#   scripts/container_ci.sh docker   the same build, runs and export with Docker (what users run): a private
+#                                    daemon on its own socket, started here and stopped at the end; the tarball
+#                                    loaded back must be the same image
+# .ci/run calls both after the test suite. Installs what is missing (Podman, runc, debootstrap; Docker's
+# daemon from Debian's docker.io) and makes a local stand-in for the base image when it is missing
+# (scripts/make_base_standin.sh, into Podman; Docker loads it from Podman). Both builds share that base
+# image and this machine's wheel of torch (PIP_FIND_LINKS=/opt/wheels where present).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$(date +%s)
-step() { echo; echo "== [$(($(date +%s) - t0)) s] $*"; }
+step() { echo; echo "== [$(($(date +%s) - t0)) s, $CONTAINER_ENGINE] $*"; }
+install() { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null; }
+
+export CONTAINER_ENGINE=${1:-podman} IMAGE=${IMAGE:-synthrad-sct}
+export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/.ci/containers.conf}
+BASE=docker.io/library/python:3.11-slim
 
 step "tools"
 if ! command -v podman >/dev/null || ! command -v runc >/dev/null || ! command -v debootstrap >/dev/null; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman buildah runc debootstrap >/dev/null
+    install podman buildah runc debootstrap
 fi
-export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/.ci/containers.conf}
-export CONTAINER_ENGINE=podman IMAGE=${IMAGE:-synthrad-sct}
+if [[ $CONTAINER_ENGINE == docker ]]; then
+    if ! command -v dockerd >/dev/null; then install docker.io; fi
+    # A private daemon: its own socket, state and data folders, no iptables or bridge (containers run with the
+    # network off; builds use the host's). overlay2 where the kernel allows it, as Podman's storage here; vfs
+    # (a full copy per layer, slower and larger) otherwise.
+    run_dir=$(mktemp -d /tmp/dockerd-ci.XXXXXX)
+    export DOCKER_HOST=unix://$run_dir/docker.sock
+    stop_dockerd() {
+        [[ -f $run_dir/pid ]] && kill "$(cat "$run_dir/pid")" 2>/dev/null || true
+        for _ in $(seq 50); do [[ -S $run_dir/docker.sock ]] || break; sleep 0.2; done
+        rm -rf "$run_dir"
+    }
+    trap stop_dockerd EXIT
+    for driver in overlay2 vfs; do
+        dockerd --iptables=false --bridge=none --storage-driver="$driver" --data-root /var/lib/docker-ci-"$driver" \
+            --exec-root "$run_dir/exec" --pidfile "$run_dir/pid" --host "$DOCKER_HOST" >"$run_dir/dockerd.log" 2>&1 &
+        for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+        if docker info >/dev/null 2>&1; then break; fi
+        echo "dockerd with $driver did not start; the end of its log:"; tail -5 "$run_dir/dockerd.log"
+        kill %% 2>/dev/null || true
+        wait 2>/dev/null || true
+    done
+    docker info >/dev/null 2>&1 || { echo "error: no Docker daemon would start" >&2; exit 1; }
+    echo "dockerd $(docker version --format '{{.Server.Version}}'), storage $(docker info --format '{{.Driver}}'), $DOCKER_HOST"
+else
+    podman --version
+fi
 # shellcheck source=scripts/container_engine.sh
 . scripts/container_engine.sh
-podman --version
 
 step "base image"
-if podman image exists docker.io/library/python:3.11-slim; then
-    echo "docker.io/library/python:3.11-slim: present"
+if engine image inspect "$BASE" >/dev/null 2>&1; then
+    echo "$BASE: present"
 else
-    scripts/make_base_standin.sh
+    podman image exists "$BASE" || scripts/make_base_standin.sh
+    if [[ $CONTAINER_ENGINE == docker ]]; then
+        podman save "$BASE" | docker load  # the same stand-in, not a second debootstrap
+    fi
 fi
 
 if git diff --quiet HEAD -- Dockerfile .dockerignore 2>/dev/null; then
@@ -37,12 +75,16 @@ step "build from the Dockerfile $state"
 if [[ -d /opt/wheels ]]; then export PIP_FIND_LINKS=/opt/wheels; fi  # this machine's CPU build of torch
 ./build.sh
 
+check_contents() {  # EXPECTED: the files in /opt/algorithm, and a user that is not root
+    local contents
+    contents=$(engine run --rm --network none --entrypoint ls "$IMAGE" /opt/algorithm | tr '\n' ' ')
+    echo "/opt/algorithm: $contents"
+    [[ $contents == "$1" ]] || die "unexpected files in the image (expected: $1)"
+    engine run --rm --network none --entrypoint id "$IMAGE"
+    [[ $(engine run --rm --network none --entrypoint id "$IMAGE" -u) != 0 ]] || die "the image runs as root"
+}
 step "image contents and user"
-contents=$(podman run --rm --network none --entrypoint ls "$IMAGE" /opt/algorithm | tr '\n' ' ')
-echo "/opt/algorithm: $contents"
-[[ $contents == "__pycache__ model process.py requirements.txt weights " ]] || die "unexpected files in the image"
-podman run --rm --network none --entrypoint id "$IMAGE"
-[[ $(podman run --rm --network none --entrypoint id "$IMAGE" -u) != 0 ]] || die "the image runs as root"
+check_contents "__pycache__ model process.py requirements.txt weights "
 
 step "test.sh: every sample case, platform flags, network off, /input read-only"
 ./test.sh --no-build
@@ -59,13 +101,35 @@ written=$(find "$bad/output" -mindepth 1 | tr '\n' ' ')
     || die "bad input: exit $status, $(wc -l <"$bad/stderr") lines on stderr, written: '$written'"
 remove_tree "$bad"
 
+if [[ $CONTAINER_ENGINE == podman ]]; then  # before the export: the build reuses this build's cached layers
+    step "without weights: ./build.sh --no-weights, the weights as a model tarball in a stand-in /opt/ml/model"
+    upload=$(mktemp -d)
+    ./export.sh --model weights "$upload/model.tar.gz"
+    mkdir "$upload/opt-ml-model"
+    tar -C "$upload/opt-ml-model" -xzf "$upload/model.tar.gz"
+    chmod -R a+rX "$upload"
+    IMAGE=$IMAGE-without-weights ./build.sh --no-weights
+    IMAGE=$IMAGE-without-weights check_contents "__pycache__ model process.py requirements.txt "
+    IMAGE=$IMAGE-without-weights MODEL_DIR=$upload/opt-ml-model ./test.sh --no-build
+    engine rmi "$IMAGE-without-weights" >/dev/null
+    rm -rf "$upload"
+fi
+
 step "export.sh"
 ./export.sh --no-build "$IMAGE"
+id=$(engine image inspect --format '{{.Id}}' "$IMAGE")
 
-step "load the tarball back (the image removed first) and run the sample cases again"
-podman rmi "$IMAGE"
-gzip -dc "$IMAGE.tar.gz" | podman load  # Podman 4.3 does not unpack a gzipped archive itself
-./test.sh --no-build
+step "load the tarball back (the image removed first)"
+engine rmi "$IMAGE" >/dev/null
+gzip -dc "$IMAGE.tar.gz" | engine load  # Podman 4.3 does not unpack a gzipped archive itself
 rm -f "$IMAGE.tar.gz"
+[[ $(engine image inspect --format '{{.Id}}' "$IMAGE") == "$id" ]] || die "the loaded image is not the one saved"
+echo "loaded back: the same image ($id)"
+size=$(engine image inspect --format '{{.Size}}' "$IMAGE")
 
-step "done: image $IMAGE $(podman image inspect --format '{{.Size}}' "$IMAGE") bytes"
+if [[ $CONTAINER_ENGINE == podman ]]; then
+    step "the loaded image on every sample case again"
+    ./test.sh --no-build
+fi
+
+step "done: image $IMAGE $size bytes ($CONTAINER_ENGINE)"

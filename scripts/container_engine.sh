@@ -28,6 +28,24 @@ require_image() {
     engine image inspect "$IMAGE" >/dev/null 2>&1 || die "image $IMAGE not found: run ./build.sh first"
 }
 
+serve_folder() {  # DIR: serve it read-only over HTTP on 127.0.0.1 (a free port) until the calling script exits;
+    # sets SERVED_URL. pip reads a folder's listing as find-links, so a Docker build reaches local wheels with it.
+    local log
+    log=$(mktemp)
+    python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$1" >"$log" 2>&1 &
+    local pid=$!
+    trap 'kill '"$pid"' 2>/dev/null || true; rm -f '"$log" EXIT
+    local port=""
+    for _ in $(seq 50); do
+        port=$(sed -n 's/.*port \([0-9][0-9]*\).*/\1/p' "$log" | head -1)
+        [[ -n $port ]] && break
+        sleep 0.1
+    done
+    [[ -n $port ]] || die "could not serve $1 over HTTP: $(cat "$log")"
+    SERVED_URL="http://127.0.0.1:$port/"
+    echo "serving $1 at $SERVED_URL for the build"
+}
+
 short_sha256() {  # FILE: the first 12 hex digits of its sha256 (GNU or BSD tools)
     if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1"; else shasum -a 256 "$1"; fi | cut -c1-12
 }
@@ -45,11 +63,17 @@ stage_job() {  # CASE DIR: DIR/input as the platform mounts it (images/, region.
     chmod 777 "$2/output"  # writable by the container's user, whatever its uid
 }
 
-run_job() {  # DIR [process.py options]: the image on DIR/input (read-only) -> DIR/output, the platform's way
+run_job() {  # DIR [process.py options]: the image on DIR/input (read-only) -> DIR/output, the platform's way;
+    # with MODEL_DIR set, that folder read-only at /opt/ml/model, where the platform extracts a model tarball
     local dir=$1
     shift
+    local model=()
+    if [[ -n ${MODEL_DIR:-} ]]; then
+        [[ -d $MODEL_DIR ]] || die "MODEL_DIR=$MODEL_DIR: not a folder"
+        model=(-v "$(cd "$MODEL_DIR" && pwd -P):/opt/ml/model:ro,z")
+    fi
     # :z relabels the (temporary) folders for SELinux hosts; elsewhere it is ignored.
-    engine run --rm "${PLATFORM_RUN_FLAGS[@]}" ${GPU_RUN_FLAGS[@]+"${GPU_RUN_FLAGS[@]}"} \
+    engine run --rm "${PLATFORM_RUN_FLAGS[@]}" ${GPU_RUN_FLAGS[@]+"${GPU_RUN_FLAGS[@]}"} ${model[@]+"${model[@]}"} \
         -v "$dir/input:/input:ro,z" -v "$dir/output:/output:z" "$IMAGE" "$@"
 }
 

@@ -99,7 +99,7 @@ def test_region_without_a_model_names_the_available_ones(tmp_path, weights_dir, 
     inp = write_container_input(tmp_path / "in", region="Head and Neck")
     out = tmp_path / "out"
     assert_fails_cleanly(capsys, run_process(inp, out, weights_dir), out, "region.json",
-                         "no model for region 'Head and Neck'", "available: Pelvis")
+                         "no model for region 'Head and Neck'", f"available in {weights_dir}: Pelvis")
 
 
 def test_mr_without_mask(tmp_path, weights_dir, capsys):
