@@ -28,7 +28,7 @@ from model.imageio import check_finite, check_mask, hu_to_sct, is_image_file, re
 from model.intensity import FlatMRError
 from model.pipelines import CaseInput, load_pipeline
 from model.precision import configure_inference
-from model.registry import available_regions, find_model
+from model.registry import WeightsChoice, available_regions, find_model
 from model.weights import CONFIG
 
 log = logging.getLogger("process")
@@ -125,25 +125,29 @@ def result_entry(paths: CasePaths, input_dir: Path, uncertainty: bool = False) -
     }
 
 
-def run(input_dir: Path, output_dir: Path, weights_dir: Path, device_name: str = "auto",
+def run(input_dir: Path, output_dir: Path, weights: Path | WeightsChoice, device_name: str = "auto",
         uncertainty_samples: int = 0, time_budget: float | None = None) -> list[dict]:
     """Process every case of ``input_dir``; returns the results.json entries.
 
     ``uncertainty_samples`` >= 2 (sampling pipelines only): the sCT is the mean of that many samples
     (seeds seed .. seed + N - 1) and their per-voxel standard deviation (HU, float32) is written too.
+    ``weights``: a weights folder, or :func:`model.registry.choose_weights`'s choice (logged with its reason).
     ``time_budget``: seconds a case may take from its reading to its sCT (model.budget); None: the model
     folder's ``inference.time_budget_s``, else 900 s.
     """
     if time_budget is not None and not (math.isfinite(time_budget) and time_budget > 0):
         raise InputError("--time-budget", f"must be a positive number of seconds, got {time_budget:g}")
     input_dir, output_dir = Path(input_dir), Path(output_dir)
+    choice = weights if isinstance(weights, WeightsChoice) else WeightsChoice(Path(weights), "given")
+    weights_dir = choice.folder
     region = read_region(input_dir)
     entry = find_model(weights_dir, region)
     if entry is None:
         raise InputError(input_dir / REGION_FILE, f"no model for region {region!r} (available in {weights_dir}: "
                                                    f"{', '.join(available_regions(weights_dir)) or 'none'})")
-    log.info("model folder for %s: %s", entry.region, entry.folder)
     cases = pair_cases(input_dir)
+    log.log(logging.WARNING if choice.warning else logging.INFO, "weights: %s (%s)", choice.folder, choice.why)
+    log.info("model folder for %s: %s", entry.region, entry.folder)
     device = choose_device(device_name)  # after the cheap input checks: their error stays the only line
     pipeline = load_pipeline(entry, device)
     configure_inference(device)

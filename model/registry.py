@@ -11,14 +11,12 @@ weights bundled in the image (``weights/``).
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from model.errors import InputError, WeightsError
 from model.weights import CONFIG, read_config
-
-log = logging.getLogger(__name__)
 
 MODEL_UPLOAD = Path("/opt/ml/model")  # where grand-challenge.org extracts an algorithm's model tarball
 
@@ -66,23 +64,27 @@ def available_regions(weights_dir: Path) -> list[str]:
     return sorted(entry.region for entry in discover_models(weights_dir).values())
 
 
-def choose_weights(explicit: Path | None, bundled: Path, upload: Path | None = None) -> Path:
-    """The weights folder a run uses, logged with the reason: ``explicit`` (``--weights``) when given; else the
-    model upload (:data:`MODEL_UPLOAD`) when it holds a model folder; else ``bundled``. An upload with files
-    but no model folder is named in a warning; no weights anywhere is a one-line error."""
+class WeightsChoice(NamedTuple):
+    folder: Path
+    why: str  # for the log: where the weights come from and why
+    warning: bool = False  # the log line should be a warning
+
+
+def choose_weights(explicit: Path | None, bundled: Path, upload: Path | None = None) -> WeightsChoice:
+    """The weights folder a run uses, with the reason (the container logs it once the input is checked, so that
+    a bad input's error stays the only line): ``explicit`` (``--weights``) when given; else the model upload
+    (:data:`MODEL_UPLOAD`) when it holds a model folder; else ``bundled``. An upload with files but no model
+    folder is reported as a warning; no weights anywhere is a one-line error."""
     if explicit is not None:
-        log.info("weights: %s (--weights)", explicit)
-        return Path(explicit)
+        return WeightsChoice(Path(explicit), "--weights")
     upload = MODEL_UPLOAD if upload is None else Path(upload)
     if model_folders(upload):
-        log.info("weights: %s (grand-challenge model upload: %s)", upload,
-                 ", ".join(f.name or str(f) for f in model_folders(upload)))
-        return upload
-    if upload.is_dir() and any(upload.iterdir()):
-        log.warning("weights: %s holds files but no model folder (a config.json at its top or one folder down): "
-                    "not used", upload)
+        return WeightsChoice(upload, "grand-challenge model upload: " +
+                             ", ".join(f.name or str(f) for f in model_folders(upload)))
     if not model_folders(bundled):
         raise InputError(upload, "no model folder here (upload the model tarball: ./export.sh --model) and none "
                                  f"bundled in {bundled} (an image built with ./build.sh --no-weights)")
-    log.info("weights: %s (bundled in the image; no model upload in %s)", bundled, upload)
-    return Path(bundled)
+    if upload.is_dir() and any(upload.iterdir()):
+        return WeightsChoice(Path(bundled), f"bundled in the image: {upload} holds files but no model folder (a "
+                                            "config.json at its top or one folder down), so it is not used", True)
+    return WeightsChoice(Path(bundled), f"bundled in the image; no model upload in {upload}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
+import sys
 import tarfile
 
 import SimpleITK as sitk
@@ -61,26 +62,25 @@ def test_the_upload_gives_the_same_sct_as_the_bundled_weights_and_the_log_names_
     assert sitk.GetArrayFromImage(uploaded).tobytes() == sitk.GetArrayFromImage(bundled).tobytes()
 
 
-def test_weights_are_chosen_explicit_then_upload_then_bundled(tmp_path, caplog):
-    caplog.set_level(logging.INFO)
+def test_weights_are_chosen_explicit_then_upload_then_bundled(tmp_path):
     bundled = tmp_path / "bundled"
     write_model_folder(bundled / "pelvis")
     upload = tmp_path / "upload"
-    assert choose_weights(tmp_path / "mine", bundled, upload) == tmp_path / "mine"
-    assert choose_weights(None, bundled, upload) == bundled  # no upload folder at all
+    assert choose_weights(tmp_path / "mine", bundled, upload) == (tmp_path / "mine", "--weights", False)
+    assert choose_weights(None, bundled, upload).folder == bundled  # no upload folder at all
     upload.mkdir()
-    assert choose_weights(None, bundled, upload) == bundled  # an empty one, as where nothing was uploaded
-    assert "bundled in the image; no model upload" in caplog.text
+    choice = choose_weights(None, bundled, upload)  # an empty one, as where nothing was uploaded
+    assert choice.folder == bundled and "no model upload" in choice.why and not choice.warning
     (upload / "notes.txt").write_text("not a model")
-    assert choose_weights(None, bundled, upload) == bundled
-    assert "holds files but no model folder" in caplog.text
+    choice = choose_weights(None, bundled, upload)
+    assert choice.folder == bundled and "holds files but no model folder" in choice.why and choice.warning
     write_model_folder(upload / "pelvis")
-    assert choose_weights(None, bundled, upload) == upload
+    assert choose_weights(None, bundled, upload) == (upload, "grand-challenge model upload: pelvis", False)
 
 
 def test_an_upload_that_is_itself_one_model_folder_is_used(tmp_path):
     upload = write_model_folder(tmp_path / "upload")  # a tarball of one folder's files, config.json at its top
-    assert choose_weights(None, tmp_path / "none", upload) == upload
+    assert choose_weights(None, tmp_path / "none", upload).folder == upload
     assert discover_models(upload)["pelvis"].folder == upload
 
 
@@ -93,3 +93,14 @@ def test_no_weights_anywhere_is_one_line_naming_the_upload_folder(tmp_path, monk
     assert err.startswith(f"error: {tmp_path / 'opt-ml-model'}: no model folder here") and "\n" not in err
     assert "./build.sh --no-weights" in err and not (tmp_path / "out").exists()
 
+
+
+def test_a_bad_input_is_still_the_only_line_on_stderr_whatever_the_weights_choice(tmp_path):
+    """The weights choice is logged only after the input checks (a subprocess: the log's real stream)."""
+    inp = copy_tree(PELVIS_CASE, tmp_path / "input")
+    (inp / "region.json").write_text('"Thorax"')
+    result = subprocess.run([sys.executable, str(ROOT / "process.py"), "--input", str(inp), "--output",
+                             str(tmp_path / "out"), "--device", "cpu"], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [f"error: {inp / 'region.json'}: no model for region 'Thorax' (available in "
+                                          f"{ROOT / 'weights'}: Brain, Pelvis)"]
