@@ -2,6 +2,8 @@
 
     python -m model.bench --weights weights/pelvis --shape 153 410 586 [--repeats 3] [--threads 2] [--device cpu]
     python -m model.bench --weights weights/brain --shape 180 220 180 --spacing 1 1 1
+    python -m model.bench --random-weights configs/brain_ldm.json --shape 180 220 180 --spacing 1 1 1 \
+                          --time-budget 600 --repeats 1
     python -m model.bench --sampling-step configs/brain_ldm.json [--device cuda]
     python -m model.bench --training-steps configs/brain_ldm_demo.json [--repeats 10]
 
@@ -10,6 +12,11 @@ given (z, y, x) size: the largest SynthRAD2023 pelvis by default. The full
 per-case path runs: MR normalisation, sliding windows, HU conversion, int16
 sCT on the MR's grid. Prints each run's seconds, their median, and the
 process's peak resident memory (and peak GPU memory on CUDA).
+``--random-weights CONFIG`` runs the networks a (training) config describes with
+random weights instead of a model folder: the method-scale configs have no
+trained weights here, and the time does not depend on the weights.
+``--time-budget SECONDS`` gives each run the container's time budget
+(model.budget): the brain sampler lowers its samples and steps to fit it.
 
 ``--sampling-step CONFIG`` builds the brain networks a config describes (random
 weights: the method-scale config has no trained weights here) and times one
@@ -40,6 +47,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from model.budget import TimeBudget
+from model.cli import setup_logging
 from model.device import choose_device, cpu_model
 from model.latent import (autoencoder_factor, build_autoencoder, build_controlnet, build_ddim, build_unet, check_shapes,
                           controlled_prediction, embedded_conditioning, grid_size, latent_shape)
@@ -114,6 +123,23 @@ def random_stage_folder(config: dict, folder: Path) -> Path:
     for name, net in nets.items():
         save_weights(net, folder / FILES[name])
     write_config(folder, {**config, "latent": {"scale_factor": 1.0}, "weights": {n: FILES[n] for n in nets}})
+    write_manifest(folder)
+    return folder
+
+
+def random_model_folder(config: dict, folder: Path) -> Path:
+    """A whole model folder of the networks ``config`` describes (a training config will do), random weights."""
+    from model.networks import build_generator
+    from model.train.latent_stages import FILES
+
+    if config["pipeline"] == "pix2pix":
+        nets, files, extra = {"generator": build_generator(config["networks"]["generator"])}, {"generator": "generator.safetensors"}, {}
+    else:
+        nets = {"autoencoder": build_autoencoder(config), "unet": build_unet(config), "controlnet": build_controlnet(config)}
+        files, extra = FILES, {"latent": {"scale_factor": 1.0}}
+    for name, net in nets.items():
+        save_weights(net, folder / files[name])
+    write_config(folder, {**config, **extra, "weights": files})
     write_manifest(folder)
     return folder
 
@@ -195,8 +221,13 @@ def main(argv: list[str] | None = None) -> int:
                              "attention, MONAI's explicit score matrix, or both side by side (each run in a process of "
                              "its own for its peak memory, alternating, --rounds times)")
     parser.add_argument("--rounds", type=int, default=2, help="--attention both: processes per kind")
+    parser.add_argument("--random-weights", type=Path, metavar="CONFIG",
+                        help="the networks this config describes, random weights, instead of --weights")
+    parser.add_argument("--time-budget", type=float, metavar="SECONDS",
+                        help="each run gets the container's time budget (the brain sampler lowers samples and steps)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
+    setup_logging()
     torch.set_num_threads(args.threads)
     device = choose_device(args.device)
     if args.training_steps:
@@ -212,20 +243,15 @@ def main(argv: list[str] | None = None) -> int:
         figures = {"what": "sampling_step", "config": str(args.sampling_step), "embedding_seconds": round(embedding, 3),
                    "attention": "sdpa" if config["networks"]["unet"].get("sdpa", True) else "explicit"}
     else:
-        config = read_config(args.weights)
-        pipeline = load_pipeline(ModelEntry(config["region"], config["pipeline"], args.weights), device)
-        case = synthetic_case(tuple(args.shape), tuple(args.spacing))
-        seconds = []
-        for run in range(args.repeats):
-            start = time.perf_counter()
-            from model.imageio import hu_to_sct
-
-            sct = hu_to_sct(pipeline.predict(case), case.body, case.mr_image)
-            seconds.append(time.perf_counter() - start)
-            print(f"run {run + 1}: {seconds[-1]:.1f} s", flush=True)
-        assert sct.GetSize() == case.mr_image.GetSize()
-        what = f"{'x'.join(map(str, args.shape))} through {args.weights}"
-        figures = {"what": "case", "weights": str(args.weights), "shape_zyx": list(args.shape)}
+        with tempfile.TemporaryDirectory() as tmp:
+            if args.random_weights:
+                torch.manual_seed(0)
+                args.weights = random_model_folder(json.loads(args.random_weights.read_text()), Path(tmp))
+            seconds, sct = case_seconds(args, device)
+        assert sct.GetSize() == synthetic_case(tuple(args.shape), tuple(args.spacing)).mr_image.GetSize()
+        what = f"{'x'.join(map(str, args.shape))} through {args.random_weights or args.weights}"
+        figures = {"what": "case", "weights": str(args.random_weights or args.weights), "shape_zyx": list(args.shape),
+                   "time_budget": args.time_budget}
     figures.update({
         "device": str(device),
         "threads": args.threads,
@@ -241,6 +267,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
     return 0
+
+
+def case_seconds(args, device: torch.device):
+    """Each run's seconds for the whole per-case path through the model folder ``args.weights``; the last sCT."""
+    from model.imageio import hu_to_sct
+
+    config = read_config(args.weights)
+    pipeline = load_pipeline(ModelEntry(config["region"], config["pipeline"], args.weights), device)
+    case = synthetic_case(tuple(args.shape), tuple(args.spacing))
+    seconds = []
+    for run in range(args.repeats):
+        budget = TimeBudget(args.time_budget) if args.time_budget else None
+        start = time.perf_counter()
+        sct = hu_to_sct(pipeline.predict(case, budget=budget), case.body, case.mr_image)
+        seconds.append(time.perf_counter() - start)
+        print(f"run {run + 1}: {seconds[-1]:.1f} s", flush=True)
+    return seconds, sct
 
 
 def attention_report(args) -> int:

@@ -28,25 +28,31 @@ if ! command -v podman >/dev/null || ! command -v runc >/dev/null || ! command -
 fi
 if [[ $CONTAINER_ENGINE == docker ]]; then
     if ! command -v dockerd >/dev/null; then install docker.io; fi
-    # A private daemon: its own socket, state and data folders, no iptables or bridge (containers run with the
-    # network off; builds use the host's). overlay2 where the kernel allows it, as Podman's storage here; vfs
-    # (a full copy per layer, slower and larger) otherwise.
+    # A private daemon: its own socket, state and data in a temporary folder, removed at the end; no iptables or
+    # bridge (containers run with the network off; builds use the host's). overlay2 where the kernel allows it, as
+    # Podman's storage here; vfs (a full copy per layer, slower and larger) otherwise.
     run_dir=$(mktemp -d /tmp/dockerd-ci.XXXXXX)
     export DOCKER_HOST=unix://$run_dir/docker.sock
     stop_dockerd() {
-        [[ -f $run_dir/pid ]] && kill "$(cat "$run_dir/pid")" 2>/dev/null || true
-        for _ in $(seq 50); do [[ -S $run_dir/docker.sock ]] || break; sleep 0.2; done
+        local pid
+        pid=$(cat "$run_dir/pid" 2>/dev/null || true)
+        if [[ -n $pid ]]; then
+            kill "$pid" 2>/dev/null || true
+            for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+        fi
+        umount "$run_dir/exec/netns/default" 2>/dev/null || true  # left mounted by a daemon that was killed
         rm -rf "$run_dir"
     }
     trap stop_dockerd EXIT
     for driver in overlay2 vfs; do
-        dockerd --iptables=false --bridge=none --storage-driver="$driver" --data-root /var/lib/docker-ci-"$driver" \
+        dockerd --iptables=false --bridge=none --storage-driver="$driver" --data-root "$run_dir/data" \
             --exec-root "$run_dir/exec" --pidfile "$run_dir/pid" --host "$DOCKER_HOST" >"$run_dir/dockerd.log" 2>&1 &
         for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
         if docker info >/dev/null 2>&1; then break; fi
         echo "dockerd with $driver did not start; the end of its log:"; tail -5 "$run_dir/dockerd.log"
         kill %% 2>/dev/null || true
         wait 2>/dev/null || true
+        rm -rf "$run_dir/data" "$run_dir/pid"
     done
     docker info >/dev/null 2>&1 || { echo "error: no Docker daemon would start" >&2; exit 1; }
     echo "dockerd $(docker version --format '{{.Server.Version}}'), storage $(docker info --format '{{.Driver}}'), $DOCKER_HOST"
