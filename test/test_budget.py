@@ -1,6 +1,7 @@
 """The time budget of a case: what the brain sampler lowers to fit, what the pelvis says, and the option."""
 from __future__ import annotations
 
+import json
 import logging
 
 import numpy as np
@@ -187,3 +188,18 @@ def test_the_first_window_batch_says_whether_the_volume_fits(caplog):
     caplog.clear()
     np.testing.assert_array_equal(predict_volume(net, volume, config, CPU, budget=TimeBudget(1e-6)), plain)
     assert "this case will not fit its budget" in caplog.text
+
+
+def test_the_benchmark_runs_a_random_weights_model_under_a_time_budget(tmp_path, caplog):
+    from model import bench
+
+    caplog.set_level(logging.INFO)
+    config = tiny_brain_config(**{"sampler.samples": 2, "sampler.steps": 5, "sampler.min_steps": 2})
+    del config["latent"], config["weights"]  # a training config: the benchmark writes both
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    assert bench.main(["--random-weights", str(path), "--shape", "30", "36", "28", "--spacing", "2", "2", "2",
+                       "--repeats", "1", "--time-budget", "0.001", "--json", str(tmp_path / "case.json")]) == 0
+    figures = json.loads((tmp_path / "case.json").read_text())
+    assert figures["weights"] == str(path) and figures["time_budget"] == 0.001
+    assert "lowered to 1 sample(s) x 2 DDIM steps (configured 2 x 5, floor 1 x 2)" in caplog.text
