@@ -247,8 +247,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.random_weights:
                 torch.manual_seed(0)
                 args.weights = random_model_folder(json.loads(args.random_weights.read_text()), Path(tmp))
-            seconds, sct = case_seconds(args, device)
-        assert sct.GetSize() == synthetic_case(tuple(args.shape), tuple(args.spacing)).mr_image.GetSize()
+            seconds = case_seconds(args, device)
         what = f"{'x'.join(map(str, args.shape))} through {args.random_weights or args.weights}"
         figures = {"what": "case", "weights": str(args.random_weights or args.weights), "shape_zyx": list(args.shape),
                    "time_budget": args.time_budget}
@@ -269,8 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def case_seconds(args, device: torch.device):
-    """Each run's seconds for the whole per-case path through the model folder ``args.weights``; the last sCT."""
+def case_seconds(args, device: torch.device) -> list[float]:
+    """Each run's seconds for the whole per-case path through the model folder ``args.weights``."""
     from model.imageio import hu_to_sct
 
     config = read_config(args.weights)
@@ -283,7 +282,8 @@ def case_seconds(args, device: torch.device):
         sct = hu_to_sct(pipeline.predict(case, budget=budget), case.body, case.mr_image)
         seconds.append(time.perf_counter() - start)
         print(f"run {run + 1}: {seconds[-1]:.1f} s", flush=True)
-    return seconds, sct
+        assert sct.GetSize() == case.mr_image.GetSize()
+    return seconds
 
 
 def attention_report(args) -> int:

@@ -59,12 +59,17 @@ class TimeBudget:
         return max(0.0, self.remaining() - MARGIN * max(0.0, self.remaining()))
 
 
-def configured_seconds(config: dict, path) -> float:
-    """The model folder's ``inference.time_budget_s`` (a positive number), else :data:`DEFAULT_SECONDS`."""
-    value = config.get("inference", {}).get("time_budget_s", DEFAULT_SECONDS)
+def budget_seconds(option: float | None, config: dict, path) -> tuple[float, str]:
+    """(seconds, where they come from): ``--time-budget`` when given, else the model folder's
+    ``inference.time_budget_s`` (a positive number), else :data:`DEFAULT_SECONDS`."""
+    if option is not None:
+        return float(option), "--time-budget"
+    value = config.get("inference", {}).get("time_budget_s")
+    if value is None:
+        return DEFAULT_SECONDS, "default"
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         raise WeightsError(path, f"inference.time_budget_s must be a positive number of seconds, got {value!r}")
-    return float(value)
+    return float(value), str(path)
 
 
 def synchronized_clock(device: torch.device) -> Callable[[], float]:

@@ -21,7 +21,7 @@ from pathlib import Path
 import SimpleITK as sitk
 import torch
 
-from model.budget import TimeBudget, configured_seconds
+from model.budget import TimeBudget, budget_seconds
 from model.device import choose_device, report
 from model.errors import InputError, NonFiniteOutput
 from model.imageio import check_finite, check_mask, hu_to_sct, is_image_file, read_image, read_on_grid, to_array, write_image
@@ -155,9 +155,8 @@ def run(input_dir: Path, output_dir: Path, weights: Path | WeightsChoice, device
     if uncertainty_samples and (uncertainty_samples < 2 or not hasattr(pipeline, "predict_with_uncertainty")):
         raise InputError("--uncertainty-samples", f"needs at least 2 samples and a sampling pipeline "
                                                   f"({entry.region} uses {entry.pipeline})")
-    seconds = time_budget if time_budget is not None else configured_seconds(pipeline.config, entry.folder / CONFIG)
-    log.info("time budget: %g s a case (%s)", seconds, "--time-budget" if time_budget is not None
-             else f"{entry.folder / CONFIG}" if "time_budget_s" in pipeline.config.get("inference", {}) else "default")
+    seconds, source = budget_seconds(time_budget, pipeline.config, entry.folder / CONFIG)
+    log.info("time budget: %g s a case (%s)", seconds, source)
 
     output_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=output_dir))

@@ -13,7 +13,7 @@ from monai.inferers import sliding_window_inference
 import process
 from brain_fixtures import tiny_brain_config, write_brain_folder
 from conftest import write_container_input, write_model_folder, TINY_CONFIG
-from model.budget import SamplingPlan, TimeBudget, configured_seconds, fit_samples_and_steps, window_count, windows_per_axis
+from model.budget import SamplingPlan, TimeBudget, budget_seconds, fit_samples_and_steps, window_count, windows_per_axis
 from model.errors import WeightsError
 from model.pipelines import CaseInput, load_pipeline
 from model.registry import ModelEntry
@@ -93,12 +93,13 @@ def test_windows_are_counted_as_monai_places_them(shape, window, overlap):
     assert window_count(shape, window, overlap) == np.prod([windows_per_axis(s, w, overlap) for s, w in zip(shape, window)])
 
 
-def test_the_default_budget_comes_from_the_model_folder_and_is_checked():
-    assert configured_seconds({}, "config.json") == 900
-    assert configured_seconds({"inference": {"time_budget_s": 600}}, "config.json") == 600
+def test_the_budget_is_the_option_else_the_model_folders_else_900_s_and_is_checked():
+    assert budget_seconds(None, {}, "config.json") == (900, "default")
+    assert budget_seconds(None, {"inference": {"time_budget_s": 600}}, "config.json") == (600, "config.json")
+    assert budget_seconds(10, {"inference": {"time_budget_s": 600}}, "config.json") == (10, "--time-budget")
     for bad in (0, -5, "900", True, float("nan")):
         with pytest.raises(WeightsError, match="inference.time_budget_s must be a positive number"):
-            configured_seconds({"inference": {"time_budget_s": bad}}, "config.json")
+            budget_seconds(None, {"inference": {"time_budget_s": bad}}, "config.json")
 
 
 # ------------------------------------------------------------------ the brain sampler, real (tiny) networks
