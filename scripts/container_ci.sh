@@ -30,7 +30,8 @@ if [[ $CONTAINER_ENGINE == docker ]]; then
     if ! command -v dockerd >/dev/null; then install docker.io; fi
     # A private daemon: its own socket, state and data in a temporary folder, removed at the end; no iptables or
     # bridge (containers run with the network off; builds use the host's). overlay2 where the kernel allows it, as
-    # Podman's storage here; vfs (a full copy per layer, slower and larger) otherwise.
+    # Podman's storage here; vfs (a full copy per layer, slower and larger) otherwise. DOCKER_STORAGE_DRIVER="vfs"
+    # (or another list) chooses.
     run_dir=$(mktemp -d /tmp/dockerd-ci.XXXXXX)
     export DOCKER_HOST=unix://$run_dir/docker.sock
     stop_dockerd() {
@@ -44,7 +45,7 @@ if [[ $CONTAINER_ENGINE == docker ]]; then
         rm -rf "$run_dir"
     }
     trap stop_dockerd EXIT
-    for driver in overlay2 vfs; do
+    for driver in ${DOCKER_STORAGE_DRIVER:-overlay2 vfs}; do
         dockerd --iptables=false --bridge=none --storage-driver="$driver" --data-root "$run_dir/data" \
             --exec-root "$run_dir/exec" --pidfile "$run_dir/pid" --host "$DOCKER_HOST" >"$run_dir/dockerd.log" 2>&1 &
         for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done

@@ -9,6 +9,8 @@ TAG=docker.io/library/python:3.11-slim
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 rootfs=$(mktemp -d)
+chmod 0755 "$rootfs"  # the image's / as in the official image: mktemp's 0700 would keep uid 10001 out of / under
+                      # a storage driver that keeps the layer's root mode (Docker's vfs: "stat /bin/sh: permission denied")
 trap 'rm -rf "$rootfs"' EXIT
 debootstrap --variant=minbase --include=python3,python3-pip,python3-venv,ca-certificates \
     bookworm "$rootfs" "$MIRROR" >"$rootfs.log" 2>&1 \
