@@ -13,10 +13,15 @@ Training
     ``training[.<stage>].amp``: false (float32) or "bf16" (autocast for the forward passes; weights,
     optimiser state and losses stay float32). bf16 on a GPU that only emulates it is refused. TF32
     is on and ``cudnn.benchmark`` too (fixed patch shapes: the fastest kernels are worth finding).
+    On a CPU whose oneDNN runs bfloat16 without AMX (AVX-512 BF16 only, e.g. AMD EPYC Zen 4), the
+    backward passes run on PyTorch's own kernels (:func:`training_backward`): there oneDNN's bf16
+    conv3d weight gradient reads memory it never wrote, and a NaN left there by an earlier tensor
+    becomes a NaN gradient, then NaN weights (the generator's adversarial loss went NaN).
 """
 from __future__ import annotations
 
 import logging
+import os
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -43,6 +48,19 @@ def native_cpu_bf16() -> bool:
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):  # a private oneDNN query: when it is missing, assume not
+        return False
+
+
+def onednn_uses_amx() -> bool:
+    """Whether oneDNN runs bfloat16 on AMX here: the CPU has AMX (its flags in /proc/cpuinfo) and oneDNN's ISA
+    cap (``ONEDNN_MAX_CPU_ISA``, which also emulates a CPU without AMX on one with it), if set, allows it."""
+    cap = (os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "ALL").upper()
+    if cap not in ("ALL", "DEFAULT") and "AMX" not in cap:
+        return False
+    try:
+        with open("/proc/cpuinfo") as f:
+            return any(line.startswith("flags") and " amx_bf16" in line for line in f)
+    except OSError:
         return False
 
 
@@ -129,6 +147,18 @@ def training_autocast(setting, section: str, device: torch.device):
                     "than in float32", section, setting)
     dtype = AMP_DTYPES[setting]
     return lambda: torch.autocast(device.type, dtype=dtype)
+
+
+def training_backward(setting, device: torch.device):
+    """A context-manager factory for the backward passes of one training step (``setting`` as for
+    :func:`training_autocast`). bf16 on a CPU without AMX: oneDNN off for the backward, so that the convolution
+    gradients come from PyTorch's own kernels. oneDNN 3.12's bf16 conv3d weight gradient on AVX-512 BF16 reads
+    memory it did not write (with freed memory filled with NaN first, 10 of 10 weight gradients were NaN with
+    ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16, 0 of 10 with AMX or with this). The forward passes keep oneDNN. Else
+    nothing."""
+    if setting in AMP_DTYPES and device.type == "cpu" and not onednn_uses_amx():
+        return lambda: torch.backends.mkldnn.flags(enabled=False)
+    return nullcontext
 
 
 def with_float32_retry(run, precision: InferencePrecision, what: str):

@@ -179,6 +179,51 @@ def test_bf16_mixed_precision_runs_the_forward_passes_in_bfloat16_and_keeps_floa
     assert any(not torch.equal(a, b) for a, b in zip(before, params))  # the step did update the weights
 
 
+# A bf16 Pix2Pix step on a CPU whose oneDNN has AVX-512 BF16 but no AMX (an AMD EPYC Zen 4; here any CPU, by
+# capping oneDNN's ISA), after freed memory was filled with NaN: oneDNN's bf16 conv3d weight gradient reads memory
+# it never wrote, so without model.precision.training_backward the discriminator's weights went NaN.
+NO_AMX_STEPS = """
+import copy, sys, torch
+sys.path[:0] = ["test", "."]
+from test_train import CONFIG
+from model.train.pix2pix import Pix2PixTask
+for seed in range(6):
+    torch.manual_seed(seed)
+    config = copy.deepcopy(CONFIG)
+    config["training"]["amp"] = "bf16"
+    task = Pix2PixTask(config, torch.device("cpu"))
+    mr, ct = torch.rand(1, 1, 16, 32, 32) * 2 - 1, torch.rand(1, 1, 16, 32, 32) * 2 - 1
+    for n in (1 << 12, 1 << 16, 1 << 20, 1 << 22):
+        poison = torch.full((n,), float("nan"))
+        del poison
+    losses = task.train_step(mr, ct)
+    weights = [p for net in task.nets.values() for p in net.parameters()]
+    print(seed, all(bool(torch.isfinite(v)) for v in losses.values()) and all(bool(torch.isfinite(w).all()) for w in weights))
+"""
+
+
+def test_bf16_steps_stay_finite_where_onednn_has_bf16_but_no_amx():
+    env = {**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX512_CORE_BF16"}
+    result = subprocess.run([sys.executable, "-c", NO_AMX_STEPS], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == [token for seed in range(6) for token in (str(seed), "True")]
+
+
+def test_the_no_amx_workaround_applies_to_bf16_on_a_cpu_without_amx_only(monkeypatch):
+    from model import precision
+
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_BF16")
+    assert not precision.onednn_uses_amx()
+    with precision.training_backward("bf16", torch.device("cpu"))():
+        assert not torch.backends.mkldnn.enabled
+    assert torch.backends.mkldnn.enabled
+    with precision.training_backward(False, torch.device("cpu"))():
+        assert torch.backends.mkldnn.enabled
+    monkeypatch.setattr(precision, "onednn_uses_amx", lambda: True)
+    with precision.training_backward("bf16", torch.device("cpu"))():
+        assert torch.backends.mkldnn.enabled
+
+
 @pytest.mark.parametrize("setting", ["fp16", "yes"])
 def test_an_unknown_mixed_precision_is_refused_naming_the_setting(dataset, tmp_path, setting, capsys):
     config = copy.deepcopy(CONFIG)
