@@ -13,10 +13,11 @@ Training
     ``training[.<stage>].amp``: false (float32) or "bf16" (autocast for the forward passes; weights,
     optimiser state and losses stay float32). bf16 on a GPU that only emulates it is refused. TF32
     is on and ``cudnn.benchmark`` too (fixed patch shapes: the fastest kernels are worth finding).
-    On a CPU whose oneDNN runs bfloat16 without AMX (AVX-512 BF16 only, e.g. AMD EPYC Zen 4), the
-    backward passes run on PyTorch's own kernels (:func:`training_backward`): there oneDNN's bf16
-    conv3d weight gradient reads memory it never wrote, and a NaN left there by an earlier tensor
-    becomes a NaN gradient, then NaN weights (the generator's adversarial loss went NaN).
+    On a CPU, bf16 runs only where oneDNN has AMX; elsewhere (AVX-512 BF16 only, e.g. AMD EPYC Zen 4)
+    the step runs in float32 with a warning: there oneDNN's bf16 conv3d weight gradient reads memory
+    it never wrote, and a NaN left there by an earlier tensor became NaN weights (the Pix2Pix
+    generator's adversarial loss went NaN), while PyTorch's own bf16 kernels, the other way round
+    it, made a step 3-18 times slower than float32 (scripts/bf16_conv_grad_check.py).
 """
 from __future__ import annotations
 
@@ -142,23 +143,14 @@ def training_autocast(setting, section: str, device: torch.device):
         raise InputError(Path("config"), f"{section}.amp is {setting!r} but the GPU {torch.cuda.get_device_name(device)} "
                                          f"(compute capability {major}.{minor}) has no native bfloat16 (8.0 and later): "
                                          f"set {section}.amp to false")
-    if device.type == "cpu" and not native_cpu_bf16():
-        log.warning("%s.amp is %r but this CPU has no native bfloat16 (AVX-512 BF16 or AMX): steps may be slower "
-                    "than in float32", section, setting)
+    if device.type == "cpu" and not onednn_uses_amx():
+        log.warning("%s.amp is %r but this CPU's oneDNN has no AMX (%s): training in float32. Without AMX, oneDNN's "
+                    "bf16 convolution gradients can read memory they never wrote (NaN weights), and PyTorch's own bf16 "
+                    "kernels are several times slower than float32 (scripts/bf16_conv_grad_check.py)", section, setting,
+                    "AVX-512 BF16 only" if native_cpu_bf16() else "no native bfloat16")
+        return nullcontext
     dtype = AMP_DTYPES[setting]
     return lambda: torch.autocast(device.type, dtype=dtype)
-
-
-def training_backward(setting, device: torch.device):
-    """A context-manager factory for the backward passes of one training step (``setting`` as for
-    :func:`training_autocast`). bf16 on a CPU without AMX: oneDNN off for the backward, so that the convolution
-    gradients come from PyTorch's own kernels. oneDNN 3.12's bf16 conv3d weight gradient on AVX-512 BF16 reads
-    memory it did not write (with freed memory filled with NaN first, 10 of 10 weight gradients were NaN with
-    ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16, 0 of 10 with AMX or with this). The forward passes keep oneDNN. Else
-    nothing."""
-    if setting in AMP_DTYPES and device.type == "cpu" and not onednn_uses_amx():
-        return lambda: torch.backends.mkldnn.flags(enabled=False)
-    return nullcontext
 
 
 def with_float32_retry(run, precision: InferencePrecision, what: str):

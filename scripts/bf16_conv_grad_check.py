@@ -1,11 +1,11 @@
-"""Does this CPU's oneDNN give finite bf16 conv3d weight gradients? The check behind model.precision's
-``training_backward``: freed memory is first filled with NaN, so a kernel that reads memory it never wrote
-shows it as a NaN gradient.
+"""Does this CPU's oneDNN give finite bf16 conv3d weight gradients? The check behind model.precision's rule that
+bf16 training on a CPU runs only where oneDNN has AMX: freed memory is first filled with NaN, so a kernel that
+reads memory it never wrote shows it as a NaN gradient.
 
     python scripts/bf16_conv_grad_check.py [TRIALS]
     ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16 python scripts/bf16_conv_grad_check.py    # a CPU with AVX-512 BF16, no AMX
 
-Prints, for oneDNN on (as PyTorch runs by default) and off (PyTorch's own kernels, the workaround), how many of
+Prints, for oneDNN on (as PyTorch runs by default) and off (PyTorch's own kernels), how many of
 TRIALS weight gradients of a bf16-autocast Conv3d(16 -> 1, kernel 4: the Pix2Pix discriminator's last layer)
 have a NaN or Inf, and how far the bf16 gradient is from the float32 one.
 """

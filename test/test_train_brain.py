@@ -117,6 +117,7 @@ def test_the_unet_stays_frozen_and_the_controlnet_starts_from_it(stages):
 def test_bf16_stages_train_in_bfloat16_and_export_float32_weights(stages):
     from safetensors.torch import load_file
 
+    from model.precision import onednn_uses_amx
     from model.train.latent_stages import DiffusionTask
 
     config = json.loads((stages / "config.json").read_text())
@@ -125,7 +126,7 @@ def test_bf16_stages_train_in_bfloat16_and_export_float32_weights(stages):
     seen = []
     task.nets["unet"].register_forward_hook(lambda module, args, out: seen.append(out.dtype))
     task.train_step(None, torch.randn(1, 2, 8, 8, 8))
-    assert seen == [torch.bfloat16]
+    assert seen == [torch.bfloat16 if onednn_uses_amx() else torch.float32]  # float32 on a CPU without AMX (model.precision)
     for name in ("unet", "controlnet"):
         assert {t.dtype for t in load_file(stages / "controlnet" / "model" / f"{name}.safetensors").values()} == {torch.float32}
 

@@ -20,7 +20,7 @@ from model.perceptual import PerceptualLoss3D, load_backbone
 from model.pipelines.ldm import fit_case, reconstruct_hu
 from model.train.brain import on_grid
 from model.train.data import PatchSampler
-from model.train.harness import backward_precision, mixed_precision, training_section, unwrap
+from model.train.harness import mixed_precision, training_section, unwrap
 from model.train.pix2pix import set_requires_grad
 from model.weights import save_weights
 
@@ -45,7 +45,6 @@ class AutoencoderTask:
         self.device = device
         self.training = training_section(config, type(self))
         self.autocast = mixed_precision(config, type(self), device)
-        self.backward = backward_precision(config, type(self), device)
         d = config["networks"]["discriminator"]
         self.nets = {
             "autoencoder": build_autoencoder(config).to(device),
@@ -94,8 +93,7 @@ class AutoencoderTask:
             loss = loss + self.w_adv * adv
             losses["adv_g"] = adv.detach()
         self.optimizers["autoencoder"].zero_grad(set_to_none=True)
-        with self.backward():
-            loss.backward()
+        loss.backward()
         self.optimizers["autoencoder"].step()
         if adversarial:
             set_requires_grad(discriminator, True)
@@ -105,8 +103,7 @@ class AutoencoderTask:
             loss_d = 0.5 * (self.adversarial(real, target_is_real=True, for_discriminator=True)
                             + self.adversarial(fake, target_is_real=False, for_discriminator=True))
             self.optimizers["discriminator"].zero_grad(set_to_none=True)
-            with self.backward():
-                loss_d.backward()
+            loss_d.backward()
             self.optimizers["discriminator"].step()
             losses["adv_d"] = loss_d.detach()
         return losses

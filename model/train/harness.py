@@ -47,7 +47,7 @@ from model.device import report
 from model.errors import InputError
 from model.intensity import sct_voxels
 from model.metrics import image_metrics
-from model.precision import configure_training, training_autocast, training_backward
+from model.precision import configure_training, training_autocast
 from model.train.data import PatchSampler, TrainingCase, find_cases, load_case, split_cases
 from model.weights import read_config, write_config, write_manifest
 
@@ -75,12 +75,6 @@ def mixed_precision(config: dict, task_class, device: torch.device):
     float32, as the container does on the CPU."""
     setting = training_section(config, task_class).get("amp", False)
     return training_autocast(setting, _section_name(task_class), device)
-
-
-def backward_precision(config: dict, task_class, device: torch.device):
-    """A context-manager factory for the backward passes of one training step (model.precision's
-    ``training_backward``: the workaround for oneDNN's bf16 convolution gradients on a CPU without AMX)."""
-    return training_backward(training_section(config, task_class).get("amp", False), device)
 
 
 def _section_name(task_class) -> str:

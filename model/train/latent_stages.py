@@ -25,7 +25,7 @@ from model.latent import (autoencoder_factor, build_autoencoder, build_controlne
                           controlled_prediction, diffusion_target, encode_grid, latent_shape, predicted_x0, unet_factor)
 from model.pipelines.ldm import LatentDiffusionPipeline, fit_case, latent_to_hu, scale_factor
 from model.train.brain import PreviousStage, on_grid
-from model.train.harness import backward_precision, mixed_precision, training_section, unwrap
+from model.train.harness import mixed_precision, training_section, unwrap
 from model.weights import CONFIG, MANIFEST, save_weights, sha256
 
 FILES = {"autoencoder": "autoencoder.safetensors", "unet": "unet.safetensors", "controlnet": "controlnet.safetensors"}
@@ -90,7 +90,6 @@ class _LatentStage:
         self.device = device
         self.training = training_section(config, type(self))
         self.autocast = mixed_precision(config, type(self), device)
-        self.backward = backward_precision(config, type(self), device)
         self.autoencoder = freeze(self.previous.load("autoencoder", build_autoencoder(config)).to(device))
         self.scheduler = build_ddpm(config)
         self.scale = None
@@ -124,8 +123,7 @@ class _LatentStage:
 
     def _step(self, name: str, loss: torch.Tensor) -> dict[str, float]:
         self.optimizers[name].zero_grad(set_to_none=True)
-        with self.backward():
-            loss.backward()
+        loss.backward()
         self.optimizers[name].step()
         return {"mse": loss.detach()}
 

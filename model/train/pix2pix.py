@@ -10,7 +10,7 @@ from torch import nn
 
 from model.networks import build_discriminator, build_generator
 from model.pipelines.pix2pix import Pix2PixPipeline
-from model.train.harness import backward_precision, mixed_precision, unwrap
+from model.train.harness import mixed_precision, unwrap
 from model.weights import save_weights
 
 GENERATOR_FILE = "generator.safetensors"
@@ -52,7 +52,6 @@ class Pix2PixTask:
         lr = float(training.get("lr", 1e-3))
         self.optimizers = {k: torch.optim.Adam(net.parameters(), lr=lr, betas=betas) for k, net in self.nets.items()}
         self.autocast = mixed_precision(config, type(self), device)
-        self.backward = backward_precision(config, type(self), device)
         self.gan_loss = GanLoss(training.get("gan_loss", "bce"))
         self.lambda_l1 = float(training.get("lambda_l1", 100.0))
         if list(training["patch_size"]) != list(config["inference"]["roi_size"]):
@@ -73,8 +72,7 @@ class Pix2PixTask:
         real_logits, fake_logits = logits.float().chunk(2)
         loss_d = 0.5 * (self.gan_loss(real_logits, True) + self.gan_loss(fake_logits, False))
         self.optimizers["discriminator"].zero_grad(set_to_none=True)
-        with self.backward():
-            loss_d.backward()
+        loss_d.backward()
         self.optimizers["discriminator"].step()
 
         # 2. Generator: fool the (frozen, unsynchronised) discriminator and stay close to the CT.
@@ -85,8 +83,7 @@ class Pix2PixTask:
         loss_l1 = torch.nn.functional.l1_loss(fake, ct)
         loss_g = loss_adv + self.lambda_l1 * loss_l1
         self.optimizers["generator"].zero_grad(set_to_none=True)
-        with self.backward():
-            loss_g.backward()
+        loss_g.backward()
         self.optimizers["generator"].step()
         set_requires_grad(discriminator, True)
         return {"loss_d": loss_d.detach(), "loss_g_adv": loss_adv.detach(), "loss_g_l1": loss_l1.detach()}
