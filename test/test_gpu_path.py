@@ -83,6 +83,7 @@ def test_the_method_config_runs_its_attention_through_sdpa():
     assert flags == {True}
 
 
+@pytest.mark.slow
 def test_bench_compares_the_two_attentions_side_by_side(tmp_path, capsys):
     from model.bench import main
 
@@ -353,6 +354,7 @@ def test_the_metaimage_reader_refuses_a_truncated_file_naming_it(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------------ the GPU check
+@pytest.mark.slow
 def test_gpu_check_smoke_runs_every_section_without_simpleitk_and_writes_both_files(tmp_path):
     """The GPU machine has no SimpleITK, evalutils or Pillow: stand-in modules that fail to import (test doubles
     for their absence) make sure the check never needs them."""

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tarfile
 
+import pytest
 import SimpleITK as sitk
 
 import model.registry
@@ -44,6 +45,7 @@ def test_a_model_folder_that_differs_from_its_manifest_is_not_exported(tmp_path)
     assert not list(tmp_path.glob("model.tar.gz*"))
 
 
+@pytest.mark.slow
 def test_the_upload_gives_the_same_sct_as_the_bundled_weights_and_the_log_names_it(tmp_path, monkeypatch, caplog):
     caplog.set_level(logging.INFO)
     upload = tmp_path / "opt" / "ml" / "model"
@@ -95,6 +97,7 @@ def test_no_weights_anywhere_is_one_line_naming_the_upload_folder(tmp_path, monk
 
 
 
+@pytest.mark.slow
 def test_a_bad_input_is_still_the_only_line_on_stderr_whatever_the_weights_choice(tmp_path):
     """The weights choice is logged only after the input checks (a subprocess: the log's real stream)."""
     inp = copy_tree(PELVIS_CASE, tmp_path / "input")

@@ -153,6 +153,7 @@ def test_brain_tissue_hu(brain_cases):
 # --------------------------------------------------------------------------- #
 # writing and the command line
 # --------------------------------------------------------------------------- #
+@pytest.mark.slow
 def test_cli_dataset_layout(tmp_path, capsys):
     main(["--region", "pelvis", "--cases", "1", "--seed", "3", "--out", str(tmp_path)])
     case_dir = tmp_path / "1PX0003"
@@ -168,6 +169,7 @@ def test_cli_dataset_layout(tmp_path, capsys):
                                   sitk.GetArrayFromImage(expected.ct))
 
 
+@pytest.mark.slow
 def test_cli_container_layout(tmp_path):
     main(["--region", "pelvis", "--seed", "4", "--out", str(tmp_path), "--layout",
           "container"])

@@ -33,7 +33,9 @@ def test_bundled_weights_verify_and_record_their_training(region):
     assert (WEIGHTS / region / "TRAINING.md").is_file()
 
 
-@pytest.fixture(scope="module", params=CASES, ids=[c.name for c in CASES])
+# The brain case samples 3 x 20 DDIM steps (about 15 s): the slow tier.
+@pytest.fixture(scope="module", params=[pytest.param(c, id=c.name, marks=[pytest.mark.slow] if c.name == "brain" else [])
+                                        for c in CASES])
 def run(request, tmp_path_factory):
     """process.py run once on the sample case, as the container would run it."""
     case = request.param

@@ -58,6 +58,7 @@ def read_csv(path):
         return list(csv.DictReader(f))
 
 
+@pytest.mark.slow
 def test_training_writes_logs_previews_and_a_working_model_folder(dataset, config_file, tmp_path):
     out = tmp_path / "run"
     assert train(dataset, config_file, out) == 0
@@ -86,6 +87,7 @@ def last_state(out):
     return torch.load(out / "checkpoints/last.pt", weights_only=False)
 
 
+@pytest.mark.slow
 def test_resume_gives_the_same_weights_as_an_uninterrupted_run(dataset, config_file, tmp_path, caplog, monkeypatch, capsys):
     caplog.set_level(logging.INFO)
     straight = tmp_path / "straight"
@@ -117,6 +119,7 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(dataset, config_f
             torch.testing.assert_close(resumed["nets"][net][key], value, rtol=0, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_different_config(dataset, config_file, tmp_path, capsys):
     out = tmp_path / "run"
     assert train(dataset, config_file, out, "--iterations", "2") == 0
@@ -127,6 +130,7 @@ def test_resume_refuses_a_different_config(dataset, config_file, tmp_path, capsy
     assert "checkpoints/last.pt: the config differs from the checkpoint's" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_two_processes_with_torchrun(dataset, config_file, tmp_path):
     """DistributedDataParallel over the gloo backend, 2 CPU processes; the harness checks the ranks agree."""
     out = tmp_path / "run"
@@ -154,6 +158,19 @@ def test_split_is_deterministic_and_disjoint():
     train_ids, val_ids = split_cases(ids, 3, seed=4)
     assert split_cases(ids, 3, seed=4) == (train_ids, val_ids)
     assert len(val_ids) == 3 and not set(train_ids) & set(val_ids) and sorted(train_ids + val_ids) == ids
+
+
+def test_a_preview_is_three_mid_slices_of_mr_sct_ct_and_error_at_square_pixels(tmp_path):
+    from PIL import Image
+
+    from model.train.preview import save_preview
+
+    rng = np.random.default_rng(0)
+    mr, sct, ct = (rng.uniform(-1, 1, (6, 10, 12)).astype(np.float32),
+                   rng.uniform(-1000, 1500, (6, 10, 12)).astype(np.float32), np.zeros((6, 10, 12), np.float32))
+    save_preview(tmp_path / "p.png", mr, sct, ct, (1.0, 1.0, 2.5))
+    image = Image.open(tmp_path / "p.png")
+    assert image.mode in ("L", "RGB") and image.width >= 4 * 12 and image.height >= 10 + 2 * 15  # z stretched x2.5
 
 
 def test_crop_patch_pads_small_volumes_and_stays_inside_large_ones():
@@ -210,6 +227,7 @@ for seed in range(8):
 """
 
 
+@pytest.mark.slow
 def test_a_cpu_without_amx_trains_bf16_configs_in_float32_and_stays_finite():
     env = {**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX512_CORE_BF16"}
     result = subprocess.run([sys.executable, "-c", NO_AMX_STEPS], capture_output=True, text=True, cwd=ROOT, env=env)

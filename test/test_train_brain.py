@@ -64,6 +64,7 @@ def stages(dataset, tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_each_stage_logs_validates_and_exports(stages):
     for stage, weights in (("ae", {"autoencoder"}), ("diffusion", {"autoencoder", "unet"}),
                            ("controlnet", {"autoencoder", "unet", "controlnet"})):
@@ -87,6 +88,7 @@ def test_each_stage_logs_validates_and_exports(stages):
     assert autoencoder["previous_stage"] is None and autoencoder["previous_provenance"] is None
 
 
+@pytest.mark.slow
 def test_a_loss_that_starts_after_the_warm_up_widens_the_log_and_resume_keeps_it(stages, dataset, tmp_path):
     out = shutil.copytree(stages / "ae", tmp_path / "ae")  # resumed in a copy: later stages keep their autoencoder
     with open(out / "train_log.csv") as f:
@@ -98,6 +100,7 @@ def test_a_loss_that_starts_after_the_warm_up_widens_the_log_and_resume_keeps_it
     assert [int(r["iteration"]) for r in rows] == [1, 2, 3] and all(None not in r for r in rows)
 
 
+@pytest.mark.slow
 def test_scale_factor_is_computed_once_and_travels_with_checkpoint_and_weights(stages):
     scale = read_config(stages / "diffusion" / "model")["latent"]["scale_factor"]
     assert scale > 0
@@ -106,6 +109,7 @@ def test_scale_factor_is_computed_once_and_travels_with_checkpoint_and_weights(s
     assert read_config(stages / "controlnet" / "model")["latent"]["scale_factor"] == scale
 
 
+@pytest.mark.slow
 def test_the_unet_stays_frozen_and_the_controlnet_starts_from_it(stages):
     from safetensors.torch import load_file
 
@@ -114,6 +118,7 @@ def test_the_unet_stays_frozen_and_the_controlnet_starts_from_it(stages):
     assert all(torch.equal(before[k], after[k]) for k in before)
 
 
+@pytest.mark.slow
 def test_bf16_stages_train_in_bfloat16_and_export_float32_weights(stages):
     from safetensors.torch import load_file
 
@@ -131,6 +136,7 @@ def test_bf16_stages_train_in_bfloat16_and_export_float32_weights(stages):
         assert {t.dtype for t in load_file(stages / "controlnet" / "model" / f"{name}.safetensors").values()} == {torch.float32}
 
 
+@pytest.mark.slow
 def test_the_exported_brain_folder_runs_in_the_container_pipeline(stages, dataset):
     folder = stages / "controlnet" / "model"
     pipeline = load_pipeline(ModelEntry("Brain", "ldm", folder), torch.device("cpu"))
@@ -140,6 +146,7 @@ def test_the_exported_brain_folder_runs_in_the_container_pipeline(stages, datase
     assert hu.shape == case.ct.shape and np.isfinite(hu).all()
 
 
+@pytest.mark.slow
 def test_diffusion_resume_keeps_the_scale_factor(stages, dataset):
     out = stages / "diffusion"
     scale = torch.load(out / "checkpoints" / "last.pt", weights_only=False)["task_state"]["scale_factor"]
@@ -149,6 +156,7 @@ def test_diffusion_resume_keeps_the_scale_factor(stages, dataset):
     assert state["iteration"] == 3 and state["task_state"]["scale_factor"] == scale
 
 
+@pytest.mark.slow
 def test_resume_refuses_another_previous_stage_folder(stages, dataset, tmp_path, capsys):
     other = tmp_path / "ae-copy"
     shutil.copytree(stages / "ae" / "model", other)
@@ -179,6 +187,7 @@ def test_latent_blocks_come_with_the_mr_block_over_the_same_voxels():
     assert torch.equal(whole[0], mr) and torch.equal(whole[1], index)
 
 
+@pytest.mark.slow
 def test_stage_errors_are_one_line(stages, dataset, tmp_path, capsys):
     def error(*args):
         assert train(*args) == 1
@@ -211,6 +220,7 @@ def test_stage_errors_are_one_line(stages, dataset, tmp_path, capsys):
                                                          tmp_path / "f", "--previous", str(stages / "diffusion" / "model"))
 
 
+@pytest.mark.slow
 def test_controlnet_stage_with_two_processes_under_torchrun(stages, dataset, tmp_path):
     """DDP on the ControlNet (the frozen UNet stays outside it), gloo, 2 CPU processes agreeing at the end."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
@@ -223,6 +233,7 @@ def test_controlnet_stage_with_two_processes_under_torchrun(stages, dataset, tmp
     assert read_config(tmp_path / "run" / "model")["provenance"]["processes"] == 2
 
 
+@pytest.mark.slow
 def test_error_budget_splits_each_stage_by_tissue_and_matches_the_container_sct(stages, dataset, tmp_path):
     folder = stages / "controlnet" / "model"
     case_id = sorted(find_cases(dataset))[0]
@@ -246,6 +257,7 @@ def test_error_budget_splits_each_stage_by_tissue_and_matches_the_container_sct(
     assert other["sampler"]["body"] != budget["sampler"]["body"] and other["autoencoder"] == budget["autoencoder"]
 
 
+@pytest.mark.slow
 def test_error_budget_refuses_a_pelvis_folder_and_an_unknown_case(stages, dataset, capsys):
     assert budget_main(["--model", str(ROOT / "weights" / "pelvis"), "--data", str(dataset), "--cases", "x"]) == 1
     assert "'pix2pix' model" in capsys.readouterr().err
