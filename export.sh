@@ -15,17 +15,14 @@ cd "$(dirname "$0")"
 die() { echo "error: $*" >&2; exit 1; }
 
 export_model() {  # WEIGHTS_DIR OUTPUT
-    local weights=$1 output=$2 folders=() folder
+    local weights=$1 output=$2 folders=() folder sha256=(sha256sum)
+    command -v sha256sum >/dev/null 2>&1 || sha256=(shasum -a 256)  # GNU or BSD tools
     [[ -d $weights ]] || die "$weights: not a folder"
     for folder in "$weights"/*/; do
         folder=${folder%/}
         [[ -f $folder/config.json ]] || continue
         [[ -f $folder/manifest.sha256 ]] || die "$folder/manifest.sha256: missing: a model folder needs its manifest"
-        if command -v sha256sum >/dev/null 2>&1; then
-            (cd "$folder" && sha256sum --quiet -c manifest.sha256) || die "$folder: a file differs from its manifest"
-        else
-            (cd "$folder" && shasum -a 256 --quiet -c manifest.sha256) || die "$folder: a file differs from its manifest"
-        fi
+        (cd "$folder" && "${sha256[@]}" --quiet -c manifest.sha256) || die "$folder: a file differs from its manifest"
         folders+=("$(basename "$folder")")
     done
     ((${#folders[@]} > 0)) || die "$weights: no model folder (a subfolder with a config.json)"

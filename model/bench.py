@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from model.budget import TimeBudget
+from model.budget import TimeBudget, device_clock
 from model.cli import setup_logging
 from model.device import choose_device, cpu_model
 from model.latent import (autoencoder_factor, build_autoencoder, build_controlnet, build_ddim, build_unet, check_shapes,
@@ -75,13 +75,6 @@ def synthetic_case(shape, spacing=(1.0, 1.0, 2.5), seed: int = 0) -> CaseInput:
     image = sitk.GetImageFromArray(mr)
     image.SetSpacing(spacing)
     return CaseInput(image, mr, body)
-
-
-def device_clock(device: torch.device) -> float:
-    """A clock reading after the device has finished its queued work."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter()
 
 
 def sampling_step_seconds(config: dict, device: torch.device, repeats: int) -> tuple[list[float], float]:
@@ -115,33 +108,30 @@ def sampling_step_seconds(config: dict, device: torch.device, repeats: int) -> t
     return seconds, embedding_seconds
 
 
-def random_stage_folder(config: dict, folder: Path) -> Path:
-    """A model folder (random autoencoder and UNet weights, config, manifest) for the later stages to start from."""
-    from model.train.latent_stages import FILES
-
-    nets = {"autoencoder": build_autoencoder(config), "unet": build_unet(config)}
-    for name, net in nets.items():
-        save_weights(net, folder / FILES[name])
-    write_config(folder, {**config, "latent": {"scale_factor": 1.0}, "weights": {n: FILES[n] for n in nets}})
-    write_manifest(folder)
-    return folder
+RANDOM_BRAIN_NETS = {"autoencoder": build_autoencoder, "unet": build_unet, "controlnet": build_controlnet}
 
 
-def random_model_folder(config: dict, folder: Path) -> Path:
-    """A whole model folder of the networks ``config`` describes (a training config will do), random weights."""
+def random_model_folder(config: dict, folder: Path, parts=None) -> Path:
+    """A model folder (weights, config, manifest) of the networks ``config`` describes (a training config will
+    do), random weights; ``parts``: only these brain networks."""
     from model.networks import build_generator
     from model.train.latent_stages import FILES
 
     if config["pipeline"] == "pix2pix":
         nets, files, extra = {"generator": build_generator(config["networks"]["generator"])}, {"generator": "generator.safetensors"}, {}
     else:
-        nets = {"autoencoder": build_autoencoder(config), "unet": build_unet(config), "controlnet": build_controlnet(config)}
-        files, extra = FILES, {"latent": {"scale_factor": 1.0}}
+        nets = {name: RANDOM_BRAIN_NETS[name](config) for name in parts or RANDOM_BRAIN_NETS}
+        files, extra = {name: FILES[name] for name in nets}, {"latent": {"scale_factor": 1.0}}
     for name, net in nets.items():
         save_weights(net, folder / files[name])
     write_config(folder, {**config, **extra, "weights": files})
     write_manifest(folder)
     return folder
+
+
+def random_stage_folder(config: dict, folder: Path) -> Path:
+    """The random autoencoder and UNet a later brain training stage starts from (:func:`random_model_folder`)."""
+    return random_model_folder(config, folder, ("autoencoder", "unet"))
 
 
 def stage_inputs(config: dict, stage: str, device: torch.device) -> tuple:

@@ -21,6 +21,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable
 
 import torch
@@ -34,6 +35,11 @@ MARGIN = 0.1  # plan to use at most 90 % of the time left
 DEFAULT_MIN_STEPS = 10  # sampler.min_steps where a model folder does not say (never above its own steps)
 
 
+def positive_seconds(value) -> bool:
+    """Whether ``value`` is a finite number of seconds above 0 (not a bool, not a string)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
 @dataclass
 class TimeBudget:
     """``seconds`` for one case, counted from its creation on ``clock``."""
@@ -43,7 +49,7 @@ class TimeBudget:
     start: float = field(default=None)
 
     def __post_init__(self):
-        if not (isinstance(self.seconds, (int, float)) and math.isfinite(self.seconds) and self.seconds > 0):
+        if not positive_seconds(self.seconds):
             raise ValueError(f"a time budget must be a positive number of seconds, not {self.seconds!r}")
         if self.start is None:
             self.start = self.clock()
@@ -67,19 +73,21 @@ def budget_seconds(option: float | None, config: dict, path) -> tuple[float, str
     value = config.get("inference", {}).get("time_budget_s")
     if value is None:
         return DEFAULT_SECONDS, "default"
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+    if not positive_seconds(value):
         raise WeightsError(path, f"inference.time_budget_s must be a positive number of seconds, got {value!r}")
     return float(value), str(path)
 
 
-def synchronized_clock(device: torch.device) -> Callable[[], float]:
-    """A clock that first waits for the device's queued work (CUDA kernels run asynchronously)."""
-    def now() -> float:
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        return time.perf_counter()
+def device_clock(device: torch.device) -> float:
+    """A clock reading after the device has finished its queued work (CUDA kernels run asynchronously)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter()
 
-    return now
+
+def synchronized_clock(device: torch.device) -> Callable[[], float]:
+    """:func:`device_clock` for ``device``, as a clock to call."""
+    return partial(device_clock, device)
 
 
 def fit_samples_and_steps(available_s: float, step_s: float, overhead_s: float, samples: int, steps: int,

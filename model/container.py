@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import resource
 import shutil
@@ -21,7 +20,7 @@ from pathlib import Path
 import SimpleITK as sitk
 import torch
 
-from model.budget import TimeBudget, budget_seconds
+from model.budget import TimeBudget, budget_seconds, positive_seconds
 from model.device import choose_device, report
 from model.errors import InputError, NonFiniteOutput
 from model.imageio import check_finite, check_mask, hu_to_sct, is_image_file, read_image, read_on_grid, to_array, write_image
@@ -135,7 +134,7 @@ def run(input_dir: Path, output_dir: Path, weights: Path | WeightsChoice, device
     ``time_budget``: seconds a case may take from its reading to its sCT (model.budget); None: the model
     folder's ``inference.time_budget_s``, else 900 s.
     """
-    if time_budget is not None and not (math.isfinite(time_budget) and time_budget > 0):
+    if time_budget is not None and not positive_seconds(time_budget):
         raise InputError("--time-budget", f"must be a positive number of seconds, got {time_budget:g}")
     input_dir, output_dir = Path(input_dir), Path(output_dir)
     choice = weights if isinstance(weights, WeightsChoice) else WeightsChoice(Path(weights), "given")

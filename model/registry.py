@@ -78,9 +78,9 @@ def choose_weights(explicit: Path | None, bundled: Path, upload: Path | None = N
     if explicit is not None:
         return WeightsChoice(Path(explicit), "--weights")
     upload = MODEL_UPLOAD if upload is None else Path(upload)
-    if model_folders(upload):
-        return WeightsChoice(upload, "grand-challenge model upload: " +
-                             ", ".join(f.name or str(f) for f in model_folders(upload)))
+    uploaded = model_folders(upload)
+    if uploaded:
+        return WeightsChoice(upload, "grand-challenge model upload: " + ", ".join(f.name or str(f) for f in uploaded))
     if not model_folders(bundled):
         raise InputError(upload, "no model folder here (upload the model tarball: ./export.sh --model) and none "
                                  f"bundled in {bundled} (an image built with ./build.sh --no-weights)")

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from model.bench import LARGEST_PELVIS, synthetic_body
-from model.bench import device_clock as clock
+from model.budget import device_clock as clock
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "test" / "cases"
