@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from model.cli import exit_code, setup_logging
-from model.container import run
+from model.container import process_folder
 from model.registry import choose_weights
 
 BUNDLED_WEIGHTS = Path(__file__).resolve().parent / "weights"
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
                              "inference.time_budget_s, else 900)")
     args = parser.parse_args(argv)
     setup_logging()
-    return exit_code(lambda: run(args.input, args.output, choose_weights(args.weights, BUNDLED_WEIGHTS), args.device,
+    return exit_code(lambda: process_folder(args.input, args.output, choose_weights(args.weights, BUNDLED_WEIGHTS), args.device,
                                  args.uncertainty_samples, args.time_budget),
                      catch_all=str(args.input))
 

@@ -11,22 +11,21 @@ from __future__ import annotations
 import json
 import logging
 import os
-import resource
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import SimpleITK as sitk
 import torch
 
 from model.budget import TimeBudget, budget_seconds, positive_seconds
-from model.device import choose_device, report
+from model.cases import CaseInput, CasePaths, read_case
+from model.device import choose_device, peak_memory_summary, report
 from model.errors import InputError, NonFiniteOutput
-from model.imageio import check_finite, check_mask, hu_to_sct, is_image_file, read_image, read_on_grid, to_array, write_image
-from model.intensity import FlatMRError
-from model.pipelines import CaseInput, load_pipeline
+from model.imageio import hu_to_sct, is_image_file, write_image
+from model.pipelines import load_pipeline
 from model.precision import configure_inference
+from model.preprocessing.intensity import FlatMRError
 from model.registry import WeightsChoice, available_regions, find_model
 from model.weights import CONFIG
 
@@ -43,12 +42,6 @@ PLATFORM_INPUT = Path("/input")
 PLATFORM_OUTPUT = Path("/output")
 
 
-@dataclass(frozen=True)
-class CasePaths:
-    mr: Path
-    mask: Path
-
-
 def read_region(input_dir: Path) -> str:
     path = input_dir / REGION_FILE
     if not path.is_file():
@@ -62,7 +55,7 @@ def read_region(input_dir: Path) -> str:
     return region.strip()
 
 
-def pair_cases(input_dir: Path) -> list[CasePaths]:
+def pair_input_images(input_dir: Path) -> list[CasePaths]:
     """One MR with one mask, or several paired by identical file name; anything else is refused."""
     folders = {}
     for sub in (MRI_DIR, BODY_DIR):
@@ -85,27 +78,9 @@ def pair_cases(input_dir: Path) -> list[CasePaths]:
     return [CasePaths(mr, by_name[mr.name]) for mr in mrs]
 
 
-def load_case(paths: CasePaths) -> CaseInput:
-    """Read and check one case: 3-D, finite, mask on the MR's grid and not empty."""
-    mr_image = read_image(paths.mr)
-    mask_image = read_on_grid(paths.mask, mr_image)
-    mr = to_array(mr_image)
-    check_finite(mr, paths.mr)
-    body = check_mask(to_array(mask_image), paths.mask)
-    return CaseInput(mr_image, mr, body)
-
-
 def one_line(err: Exception, limit: int = 400) -> str:
     text = " ".join(str(err).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def peak_memory(device: torch.device) -> str:
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KiB -> GiB
-    text = f"peak RSS {rss:.2f} GiB (process)"
-    if device.type == "cuda":
-        text += f", peak GPU {torch.cuda.max_memory_allocated(device) / 1024**3:.2f} GiB"
-    return text
 
 
 def result_entry(paths: CasePaths, input_dir: Path, uncertainty: bool = False) -> dict:
@@ -124,7 +99,7 @@ def result_entry(paths: CasePaths, input_dir: Path, uncertainty: bool = False) -
     }
 
 
-def run(input_dir: Path, output_dir: Path, weights: Path | WeightsChoice, device_name: str = "auto",
+def process_folder(input_dir: Path, output_dir: Path, weights: Path | WeightsChoice, device_name: str = "auto",
         uncertainty_samples: int = 0, time_budget: float | None = None) -> list[dict]:
     """Process every case of ``input_dir``; returns the results.json entries.
 
@@ -144,7 +119,7 @@ def run(input_dir: Path, output_dir: Path, weights: Path | WeightsChoice, device
     if entry is None:
         raise InputError(input_dir / REGION_FILE, f"no model for region {region!r} (available in {weights_dir}: "
                                                    f"{', '.join(available_regions(weights_dir)) or 'none'})")
-    cases = pair_cases(input_dir)
+    cases = pair_input_images(input_dir)
     log.log(logging.WARNING if choice.warning else logging.INFO, "weights: %s (%s)", choice.folder, choice.why)
     log.info("model folder for %s: %s", entry.region, entry.folder)
     device = choose_device(device_name)  # after the cheap input checks: their error stays the only line
@@ -165,7 +140,7 @@ def run(input_dir: Path, output_dir: Path, weights: Path | WeightsChoice, device
             budget = TimeBudget(seconds)
             if device.type == "cuda":
                 torch.cuda.reset_peak_memory_stats(device)
-            case = load_case(paths)
+            case = read_case(paths)
             try:
                 if uncertainty_samples:
                     hu, std = pipeline.predict_with_uncertainty(case, uncertainty_samples, budget=budget)
@@ -181,7 +156,7 @@ def run(input_dir: Path, output_dir: Path, weights: Path | WeightsChoice, device
             write_image(hu_to_sct(hu, case.body, case.mr_image), staging / SCT_DIR / paths.mr.name)
             results.append(result_entry(paths, input_dir, bool(uncertainty_samples)))
             log.info("%s: region %s, pipeline %s, device %s, %.1f s (budget %g s), %s", paths.mr.name, entry.region,
-                     entry.pipeline, device, budget.elapsed(), seconds, peak_memory(device))
+                     entry.pipeline, device, budget.elapsed(), seconds, peak_memory_summary(device))
         (staging / RESULTS_FILE).write_text(json.dumps(results, indent=2) + "\n")
         publish(staging, output_dir)
     finally:

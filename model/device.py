@@ -11,6 +11,7 @@ import ctypes
 import logging
 import os
 import platform
+import resource
 from pathlib import Path
 
 import torch
@@ -130,3 +131,16 @@ def report(device: torch.device, precision: str) -> None:
     else:
         where = f"CPU {info['cpu']}, {info['threads']} threads, native bf16 {'yes' if info['native_bf16'] else 'no'}"
     log.info("torch %s (%s), %s; %s; precision: %s", info["torch"], build, driver, where, precision)
+
+
+def peak_rss_gib() -> float:
+    """This process's peak resident memory so far, GiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+def peak_memory_summary(device: torch.device) -> str:
+    """Peak resident memory of the process, and peak GPU memory allocated on ``device``, for a log line."""
+    text = f"peak RSS {peak_rss_gib():.2f} GiB (process)"
+    if device.type == "cuda":
+        text += f", peak GPU {torch.cuda.max_memory_allocated(device) / 1024**3:.2f} GiB"
+    return text

@@ -6,7 +6,6 @@ size, spacing, origin and direction onto the result.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,8 @@ import SimpleITK as sitk
 from evalutils.io import SimpleITKLoader
 
 from model.errors import InputError
-from model.intensity import HU_MAX, HU_MIN, HU_OUTSIDE_BODY, sct_voxels  # noqa: F401  (HU_* re-exported)
+from model.files import atomic_path
+from model.preprocessing.intensity import HU_MAX, HU_MIN, HU_OUTSIDE_BODY, sct_voxels  # noqa: F401  (HU_* re-exported)
 
 # Single-file formats only: a .mhd header and its separate data file cannot be written atomically.
 IMAGE_SUFFIXES = (".mha", ".nii.gz", ".nii", ".nrrd")
@@ -118,18 +118,9 @@ def hu_to_sct(hu: np.ndarray, body: np.ndarray, mr: sitk.Image) -> sitk.Image:
     return array_to_image(sct_voxels(hu, body), mr)
 
 
-def partial_path(path: Path) -> Path:
-    """A hidden temporary name beside ``path`` that keeps its image suffix."""
-    return path.with_name(f".partial-{path.name}")
-
-
 def write_image(image: sitk.Image, path: Path) -> None:
     """Write compressed, atomically: a temporary file renamed into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = partial_path(path)
-    try:
+    with atomic_path(path) as tmp:
         sitk.WriteImage(image, str(tmp), useCompression=True)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

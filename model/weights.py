@@ -14,9 +14,14 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from model.errors import WeightsError
+from model.files import atomic_path, write_text_atomic
 
 CONFIG = "config.json"
 MANIFEST = "manifest.sha256"
+# The file each network's weights are saved to, for every model family: what a model folder's ``weights``
+# table maps network names to (a folder may name other files; these are what training writes).
+WEIGHTS_FILES = {"generator": "generator.safetensors", "autoencoder": "autoencoder.safetensors",
+                 "unet": "unet.safetensors", "controlnet": "controlnet.safetensors"}
 # Weights are safetensors; torch checkpoints (e.g. trained with monai-generative) load too.
 TORCH_SUFFIXES = {".pt", ".pth"}
 
@@ -34,7 +39,7 @@ def write_manifest(folder: Path) -> Path:
     folder = Path(folder)
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != MANIFEST and not p.name.startswith("."))
     lines = [f"{sha256(p)}  {p.name}\n" for p in files]
-    (folder / MANIFEST).write_text("".join(lines))
+    write_text_atomic(folder / MANIFEST, "".join(lines))
     return folder / MANIFEST
 
 
@@ -81,12 +86,20 @@ def read_config(folder: Path) -> dict:
 
 
 def write_config(folder: Path, config: dict) -> None:
-    (Path(folder) / CONFIG).write_text(json.dumps(config, indent=2) + "\n")
+    write_text_atomic(Path(folder) / CONFIG, json.dumps(config, indent=2) + "\n")
 
 
 def save_weights(module: torch.nn.Module, path: Path) -> None:
     state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
-    save_file(state, str(path))
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp))
+
+
+def save_networks(folder: Path, nets: dict[str, torch.nn.Module]) -> dict[str, str]:
+    """Each network into its file of :data:`WEIGHTS_FILES` in ``folder``; returns the config's ``weights`` table."""
+    for name, net in nets.items():
+        save_weights(net, Path(folder) / WEIGHTS_FILES[name])
+    return {name: WEIGHTS_FILES[name] for name in nets}
 
 
 def load_weights(module: torch.nn.Module, path: Path) -> torch.nn.Module:

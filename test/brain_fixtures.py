@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from model.latent import build_autoencoder, build_controlnet, build_unet
+from model.networks.latent import build_autoencoder, build_controlnet, build_unet
 from model.weights import save_weights, write_config, write_manifest
 
 TINY_BRAIN = {

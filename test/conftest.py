@@ -10,7 +10,7 @@ import pytest
 import SimpleITK as sitk
 import torch
 
-from model.networks import build_generator
+from model.networks.pix2pix import build_generator
 from model.weights import save_weights, write_config, write_manifest
 
 ROOT = Path(__file__).resolve().parents[1]

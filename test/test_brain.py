@@ -7,18 +7,25 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 import torch
-
-import process
 from brain_fixtures import tiny_brain_config, write_brain_folder
 from conftest import ROOT, make_image, write_container_input
+
+import process
+from model.cases import CaseInput
 from model.errors import InputError, WeightsError
-from model.headgrid import from_grid, plan_fit, to_grid
-from model.latent import (build_autoencoder, build_controlnet, build_unet, check_shapes, controlled_prediction,
-                          embedded_conditioning)
-from model.perceptual import BACKBONES, PerceptualLoss3D, backbone_file, build_backbone, load_backbone
-from model.pipelines import CaseInput, load_pipeline
+from model.losses.perceptual import BACKBONES, PerceptualLoss3D, backbone_file, build_backbone, load_backbone
+from model.networks.latent import (
+    build_autoencoder,
+    build_controlnet,
+    build_unet,
+    check_shapes,
+    controlled_prediction,
+    embedded_conditioning,
+)
+from model.pipelines import load_pipeline
+from model.preprocessing.headgrid import from_grid, plan_fit, to_grid
 from model.registry import ModelEntry
-from model.train.latent_stages import latent_crop
+from model.train.tasks.latent_stages import latent_crop
 from model.weights import load_weights, read_config, save_weights
 
 
@@ -109,7 +116,7 @@ def test_process_refuses_such_a_model_folder_when_loading_it(tmp_path, capsys):
 def test_method_scale_config_builds_at_a_48_cubed_latent():
     config = json.loads((ROOT / "configs" / "brain_ldm.json").read_text())
     check_shapes(config, ROOT / "configs" / "brain_ldm.json")
-    from model.latent import latent_shape
+    from model.networks.latent import latent_shape
 
     assert latent_shape(config)[1:] == (48, 48, 48)
     controlnet = build_controlnet(config)
@@ -300,7 +307,7 @@ def test_uncertainty_map_next_to_the_sct_when_asked(tmp_path, brain_weights, cap
 
 
 def test_benchmark_times_one_sampling_step_and_a_whole_brain_case(tmp_path, brain_weights, capsys):
-    from model import bench
+    from model.tools import bench
 
     config = tmp_path / "config.json"
     config.write_text(json.dumps(tiny_brain_config()))
@@ -315,7 +322,7 @@ def test_benchmark_times_one_sampling_step_and_a_whole_brain_case(tmp_path, brai
 
 
 def test_benchmark_times_each_brain_training_step_in_float32_and_bf16(tmp_path, capsys):
-    from model import bench
+    from model.tools import bench
 
     config = tiny_brain_config()
     del config["latent"], config["weights"]

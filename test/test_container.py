@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 import SimpleITK as sitk
+from conftest import make_image, small_case, write_container_input, write_model_folder
 
 import process
-from conftest import make_image, small_case, write_container_input, write_model_folder
 
 
 def run_process(input_dir, output_dir, weights_dir):

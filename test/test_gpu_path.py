@@ -20,13 +20,14 @@ from test_container import assert_fails_cleanly, run_process
 
 from model import device as device_module
 from model import precision as precision_module
+from model.cases import CaseInput
 from model.errors import InputError, NonFiniteOutput
-from model.latent import build_autoencoder, build_controlnet, build_unet, decode_windows, encode_windows
 from model.metaio import read_mha
-from model.pipelines import CaseInput
+from model.networks.latent import build_autoencoder, build_controlnet, build_unet
+from model.pipelines.latent_windows import decode_windows, encode_windows
 from model.pipelines.ldm import LatentDiffusionPipeline
+from model.pipelines.sliding import GIB, predict_volume, run_windows, window_plan
 from model.precision import InferencePrecision, inference_precision, training_autocast, with_float32_retry
-from model.sliding import GIB, predict_volume, run_windows, window_plan
 
 CPU = torch.device("cpu")
 
@@ -85,7 +86,7 @@ def test_the_method_config_runs_its_attention_through_sdpa():
 
 @pytest.mark.slow
 def test_bench_compares_the_two_attentions_side_by_side(tmp_path, capsys):
-    from model.bench import main
+    from model.tools.bench import main
 
     config = attention_config(sdpa=True)
     config["sampler"]["steps"] = 2
@@ -260,7 +261,7 @@ def test_with_one_window_left_a_stage_falls_back_to_the_cpu_and_the_network_goes
 def test_out_of_memory_left_over_in_the_container_is_one_line_exit_1_and_no_output(container_input, weights_dir, tmp_path,
                                                                                     monkeypatch, capsys):
     """Test double: the Pix2Pix generator runs out of memory at any window batch, even on the CPU."""
-    from model.networks import Pix2PixGenerator
+    from model.networks.pix2pix import Pix2PixGenerator
 
     def out_of_memory(self, x):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 9.00 GiB\nGPU 0 has a total capacity "
@@ -287,7 +288,7 @@ def test_stitching_goes_to_the_gpu_when_the_output_fits_the_budget_else_to_the_c
 
 
 def test_the_window_batch_changes_the_output_by_float_rounding_at_most():
-    from model.networks import build_generator
+    from model.networks.pix2pix import build_generator
 
     torch.manual_seed(0)
     generator = build_generator({"channels": [4, 8], "strides": [2], "num_res_units": 1, "norm": "instance"}).eval()
@@ -299,7 +300,7 @@ def test_the_window_batch_changes_the_output_by_float_rounding_at_most():
 
 
 def test_the_diffusion_stage_draws_no_mr_to_copy_to_the_device():
-    from model.train.latent_stages import LatentSampler
+    from model.train.tasks.latent_stages import LatentSampler
 
     items = [{"mr": torch.zeros(1, 1, 8, 8, 8), "mu": torch.zeros(1, 2, 4, 4, 4), "sigma": torch.ones(1, 2, 4, 4, 4)}]
     mr, z = LatentSampler(items, np.random.default_rng(0), factor=2, with_mr=False).sample()

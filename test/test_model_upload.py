@@ -10,10 +10,10 @@ import tarfile
 
 import pytest
 import SimpleITK as sitk
+from conftest import ROOT, copy_tree, write_model_folder
 
 import model.registry
 import process
-from conftest import ROOT, copy_tree, write_model_folder
 from model.registry import choose_weights, discover_models
 
 PELVIS_CASE = ROOT / "test" / "cases" / "pelvis"

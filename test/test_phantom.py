@@ -7,8 +7,8 @@ import pytest
 import SimpleITK as sitk
 from scipy import ndimage
 
-from model import phantom
-from model.phantom import Tissue, main, make_case
+from model.tools import phantom
+from model.tools.phantom import Tissue, main, make_case
 
 SEEDS = range(6)
 

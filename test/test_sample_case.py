@@ -4,11 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import SimpleITK as sitk
+from conftest import ROOT
 
 import process
-from conftest import ROOT
-from model.compare import compare_case
-from model.metrics import image_metrics, water_baseline
+from model.evaluation.compare import compare_case
+from model.evaluation.metrics import image_metrics, water_baseline
 from model.weights import read_config, verify_manifest
 
 WEIGHTS = ROOT / "weights"

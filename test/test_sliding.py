@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from model.errors import NonFiniteOutput
+from model.pipelines.sliding import GIB, choose_window_batch, predict_volume, window_plan
 from model.precision import InferencePrecision
-from model.sliding import GIB, choose_window_batch, predict_volume, window_plan
 
 FP16 = InferencePrecision("cuda", torch.float16)
 

@@ -12,17 +12,18 @@ import sys
 import numpy as np
 import pytest
 import torch
+from conftest import ROOT, TINY_CONFIG
 from safetensors.torch import load_file
 
-from conftest import ROOT, TINY_CONFIG
-from model.phantom import make_case, write_case
-from model.precision import onednn_uses_amx
+from model.cases import CaseInput
 from model.imageio import to_array
-from model.pipelines import CaseInput, load_pipeline
+from model.pipelines import load_pipeline
+from model.precision import onednn_uses_amx
 from model.registry import ModelEntry
+from model.tools.phantom import make_case, write_case
 from model.train.__main__ import main as train_main
-from model.train.pix2pix import Pix2PixTask
 from model.train.data import crop_patch, find_cases, split_cases
+from model.train.tasks.pix2pix import Pix2PixTask
 from model.weights import verify_manifest
 
 CONFIG = copy.deepcopy(TINY_CONFIG)
@@ -208,7 +209,7 @@ import copy, logging, sys, torch
 sys.path[:0] = ["test", "."]
 logging.basicConfig(level=logging.WARNING)
 from test_train import CONFIG
-from model.train.pix2pix import Pix2PixTask
+from model.train.tasks.pix2pix import Pix2PixTask
 for seed in range(8):
     torch.manual_seed(seed)
     config = copy.deepcopy(CONFIG)

@@ -11,18 +11,18 @@ import sys
 import numpy as np
 import pytest
 import torch
-
 from brain_fixtures import TINY_BRAIN
 from conftest import ROOT
-from model.error_budget import main as budget_main
+
+from model.evaluation.error_budget import main as budget_main
+from model.evaluation.metrics import mae
 from model.imageio import hu_to_sct, to_array
-from model.metrics import mae
-from model.phantom import make_case, write_case
 from model.pipelines import load_pipeline
 from model.registry import ModelEntry
+from model.tools.phantom import make_case, write_case
 from model.train.__main__ import main as train_main
-from model.train.data import find_cases, load_case
-from model.train.latent_stages import LatentSampler
+from model.train.data import find_cases, load_training_case
+from model.train.tasks.latent_stages import LatentSampler
 from model.weights import read_config, verify_manifest, write_manifest
 
 STAGE = {"flip_lr": True, "lr": 1e-3, "val_cases": 1, "val_interval": 2, "checkpoint_interval": 1, "log_interval": 1, "seed": 0}
@@ -123,7 +123,7 @@ def test_bf16_stages_train_in_bfloat16_and_export_float32_weights(stages):
     from safetensors.torch import load_file
 
     from model.precision import onednn_uses_amx
-    from model.train.latent_stages import DiffusionTask
+    from model.train.tasks.latent_stages import DiffusionTask
 
     config = json.loads((stages / "config.json").read_text())
     task = DiffusionTask(config, torch.device("cpu"), previous=stages / "ae" / "model")
@@ -141,7 +141,7 @@ def test_the_exported_brain_folder_runs_in_the_container_pipeline(stages, datase
     folder = stages / "controlnet" / "model"
     pipeline = load_pipeline(ModelEntry("Brain", "ldm", folder), torch.device("cpu"))
     case_id = sorted(find_cases(dataset))[0]
-    case = load_case(case_id, find_cases(dataset)[case_id])
+    case = load_training_case(case_id, find_cases(dataset)[case_id])
     hu = pipeline.predict(case.inputs)
     assert hu.shape == case.ct.shape and np.isfinite(hu).all()
 
@@ -247,7 +247,7 @@ def test_error_budget_splits_each_stage_by_tissue_and_matches_the_container_sct(
     for stage in ("grid", "autoencoder", "sampler"):  # the body's MAE is the share-weighted mean of the classes'
         parts = sum(share[k] * budget[stage][k] for k in ("bone", "air", "soft") if share[k] > 0)
         assert budget[stage]["body"] == pytest.approx(parts, rel=1e-4)
-    case = load_case(case_id, find_cases(dataset)[case_id])
+    case = load_training_case(case_id, find_cases(dataset)[case_id])
     pipeline = load_pipeline(ModelEntry("Brain", "ldm", folder), torch.device("cpu"))
     sct = to_array(hu_to_sct(pipeline.predict(case.inputs), case.inputs.body, case.inputs.mr_image))
     assert budget["sampler"]["body"] == pytest.approx(mae(case.ct, sct, case.inputs.body), rel=1e-5)

@@ -5,10 +5,10 @@ import json
 
 import pytest
 import torch
-
 from conftest import TINY_CONFIG, write_model_folder
+
 from model.errors import WeightsError
-from model.networks import build_generator
+from model.networks.pix2pix import build_generator
 from model.registry import available_regions, discover_models, find_model
 from model.weights import load_weights, verify_manifest, write_manifest
 

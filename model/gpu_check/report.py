@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from model.files import write_text_atomic
 
 
 def _flat(value, prefix: str = "") -> list[tuple[str, object]]:
@@ -29,12 +30,6 @@ def markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".partial-{path.name}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def write_results(out: Path, results: dict) -> None:
-    _atomic_write(out / "results.json", json.dumps(results, indent=2, default=str) + "\n")
-    _atomic_write(out / "results.md", markdown(results) + "\n")
+    write_text_atomic(out / "results.json", json.dumps(results, indent=2, default=str) + "\n")
+    write_text_atomic(out / "results.md", markdown(results) + "\n")

@@ -25,8 +25,8 @@ from typing import Callable
 import numpy as np
 import torch
 
-from model.bench import LARGEST_PELVIS, synthetic_body
 from model.budget import device_clock as clock
+from model.tools.bench import LARGEST_PELVIS, synthetic_body
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "test" / "cases"
@@ -75,8 +75,8 @@ def environment(smoke: bool) -> dict:
 # ------------------------------------------------------------------------------------------------ correctness
 def sample_case(region: str):
     """A sample case read without SimpleITK: (CaseInput, expected int16 sCT from the CPU)."""
+    from model.cases import CaseInput
     from model.metaio import read_mha
-    from model.pipelines import CaseInput
 
     folder = CASES / region
     (mr_path,) = sorted((folder / "images" / "mri").glob("*.mha"))
@@ -93,8 +93,8 @@ def hu_difference(a: np.ndarray, b: np.ndarray, body: np.ndarray) -> dict:
 
 
 def correctness(smoke: bool) -> dict:
-    from model.intensity import sct_voxels
     from model.pipelines import load_pipeline
+    from model.preprocessing.intensity import sct_voxels
     from model.registry import ModelEntry
     from model.weights import read_config
 
@@ -156,8 +156,8 @@ def reinit_zero_layers(*nets: torch.nn.Module) -> int:
 
 def synthetic(mr: np.ndarray, body: np.ndarray, spacing):
     """A case of these voxels with SimpleITK-free geometry (identity direction, origin 0)."""
+    from model.cases import CaseInput
     from model.metaio import MetaImage
-    from model.pipelines import CaseInput
 
     return CaseInput(MetaImage(mr, tuple(float(s) for s in spacing), (0.0, 0.0, 0.0), (1, 0, 0, 0, 1, 0, 0, 0, 1)), mr, body)
 
@@ -170,8 +170,8 @@ def synthetic_head(shape):
 
 
 def brain_pass(pipeline, case, dev) -> dict:
-    from model.latent import embedded_conditioning
-    from model.pipelines.ldm import latent_to_hu
+    from model.networks.latent import embedded_conditioning
+    from model.pipelines.latent_windows import latent_to_hu
 
     figures = {}
     start = clock(dev)
@@ -198,7 +198,7 @@ def brain_pass(pipeline, case, dev) -> dict:
 
 
 def brain_method(smoke: bool) -> dict:
-    from model.latent import build_autoencoder, build_controlnet, build_unet
+    from model.networks.latent import build_autoencoder, build_controlnet, build_unet
     from model.pipelines.ldm import LatentDiffusionPipeline
 
     dev = device()
@@ -232,9 +232,9 @@ def toy_pelvis(config: dict) -> dict:
 
 
 def pelvis_largest(smoke: bool) -> dict:
-    from model.networks import build_generator
+    from model.networks.pix2pix import build_generator
     from model.pipelines.pix2pix import Pix2PixPipeline
-    from model.sliding import window_plan
+    from model.pipelines.sliding import window_plan
 
     dev = device()
     config = load_config(METHOD_PELVIS)
@@ -271,9 +271,9 @@ def _timed_steps(step: Callable[[], object], dev: torch.device, repeats: int) ->
 
 
 def training_steps(smoke: bool) -> dict:
-    from model.bench import brain_stage_task, random_stage_folder, stage_inputs
     from model.precision import configure_training, cuda_native_bf16
-    from model.train.pix2pix import Pix2PixTask
+    from model.tools.bench import brain_stage_task, random_stage_folder, stage_inputs
+    from model.train.tasks.pix2pix import Pix2PixTask
 
     dev = device()
     configure_training(dev)

@@ -5,27 +5,11 @@ MR voxels, body mask) into HU on the MR's own grid.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-import numpy as np
 import torch
 
 from model.errors import WeightsError
 from model.registry import ModelEntry
 from model.weights import CONFIG, read_config, verify_manifest
-
-if TYPE_CHECKING:  # the pipelines need only the MR's spacing: model.gpu_check runs them without SimpleITK
-    import SimpleITK as sitk
-
-
-@dataclass
-class CaseInput:
-    """One case as the pipelines see it: the MR image (geometry), its voxels and the body."""
-
-    mr_image: "sitk.Image"  # or anything with SimpleITK's GetSpacing(), GetOrigin(), GetDirection()
-    mr: np.ndarray  # float32 (z, y, x)
-    body: np.ndarray  # bool (z, y, x)
 
 
 def pipeline_classes() -> dict:

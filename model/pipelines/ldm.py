@@ -16,44 +16,24 @@ import numpy as np
 import torch
 
 from model.budget import DEFAULT_MIN_STEPS, SamplingPlan, TimeBudget, synchronized_clock
-from model.errors import NonFiniteOutput, WeightsError
-from model.headgrid import GridFit, from_grid, plan_fit, to_grid
-from model.intensity import DEFAULT_MR_PERCENTILES, normalise_mr, unit_to_ct
-from model.latent import (build_autoencoder, build_controlnet, build_ddim, build_unet, check_shapes, controlled_prediction,
-                          decode_seconds, decode_windows, embedded_conditioning, encode_grid, latent_shape)
+from model.errors import NonFiniteOutput
+from model.networks.latent import (
+    build_autoencoder,
+    build_controlnet,
+    build_ddim,
+    build_unet,
+    check_shapes,
+    controlled_prediction,
+    embedded_conditioning,
+    latent_shape,
+)
+from model.pipelines.latent_windows import decode_seconds, latent_to_hu, scale_factor
 from model.precision import InferencePrecision, inference_precision, with_float32_retry
+from model.preprocessing.headgrid import GridFit, fit_case, to_grid
+from model.preprocessing.intensity import DEFAULT_MR_PERCENTILES, normalise_mr
 from model.weights import CONFIG, load_weights
 
 log = logging.getLogger(__name__)
-
-
-def fit_case(case, config: dict) -> GridFit:
-    grid = config["grid"]
-    return plan_fit(case.body, case.mr_image.GetSpacing(), grid["size"], grid["spacing_mm"])
-
-
-def latent_to_hu(autoencoder, latent: torch.Tensor, fit: GridFit, config: dict) -> np.ndarray:
-    """An (unscaled) latent decoded in autoencoder windows, clamped to [-1, 1], mapped back onto the MR's
-    voxels, in HU: the last step of sampling, and of the brain stages' validations."""
-    decoded = decode_windows(autoencoder, latent, config).float()
-    if not torch.isfinite(decoded).all():
-        raise NonFiniteOutput(f"the decoded CT has {int((~torch.isfinite(decoded)).sum())} NaN or Inf values")
-    unit = decoded.clamp(-1, 1)[0, 0].cpu().numpy()
-    return unit_to_ct(from_grid(unit, fit, -1.0))
-
-
-def reconstruct_hu(autoencoder, ct_grid: np.ndarray, fit: GridFit, config: dict) -> np.ndarray:
-    """A CT on the grid ([-1, 1]) encoded and decoded by the autoencoder, in HU on the MR's voxels: the ceiling
-    of any sCT this autoencoder decodes (the autoencoder stage's validation, and model.error_budget)."""
-    mu, _ = encode_grid(autoencoder, ct_grid, config)
-    return latent_to_hu(autoencoder, mu, fit, config)
-
-
-def scale_factor(config: dict, path: Path) -> float:
-    value = config.get("latent", {}).get("scale_factor")
-    if not isinstance(value, (int, float)) or not value > 0:
-        raise WeightsError(path, "needs latent.scale_factor (1/std of the training latents), written by the diffusion training")
-    return float(value)
 
 
 class LatentDiffusionPipeline:

@@ -8,10 +8,10 @@ import torch
 
 from model.budget import TimeBudget
 from model.errors import WeightsError
-from model.intensity import DEFAULT_MR_PERCENTILES, normalise_mr, unit_to_ct
-from model.networks import Pix2PixGenerator, build_generator, downsampling_factors
+from model.networks.pix2pix import Pix2PixGenerator, build_generator, downsampling_factors
+from model.pipelines.sliding import predict_volume
 from model.precision import inference_precision, with_float32_retry
-from model.sliding import predict_volume
+from model.preprocessing.intensity import DEFAULT_MR_PERCENTILES, normalise_mr, unit_to_ct
 from model.weights import CONFIG, load_weights
 
 

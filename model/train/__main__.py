@@ -18,9 +18,9 @@ from model.train.harness import Harness, training_section
 
 
 def task_classes() -> dict:
-    from model.train.autoencoder import AutoencoderTask
-    from model.train.latent_stages import ControlNetTask, DiffusionTask  # noqa: F401
-    from model.train.pix2pix import Pix2PixTask
+    from model.train.tasks.autoencoder import AutoencoderTask
+    from model.train.tasks.latent_stages import ControlNetTask, DiffusionTask  # noqa: F401
+    from model.train.tasks.pix2pix import Pix2PixTask
 
     return {task.name: task for task in (Pix2PixTask, AutoencoderTask, DiffusionTask, ControlNetTask)}
 

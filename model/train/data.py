@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from model.cases import CaseInput, CasePaths, read_case
 from model.errors import InputError
-from model.intensity import DEFAULT_MR_PERCENTILES, ct_to_unit, normalise_mr
-from model.pipelines import CaseInput
+from model.preprocessing.intensity import DEFAULT_MR_PERCENTILES, ct_to_unit, normalise_mr
 
 ROLES = ("mr", "ct", "mask")
 # Patch centres are drawn from at most this many body voxels per case.
@@ -52,11 +52,10 @@ def find_cases(data_dir: Path) -> dict[str, dict[str, Path]]:
     return cases
 
 
-def load_case(case_id: str, paths: dict[str, Path], percentiles=DEFAULT_MR_PERCENTILES, seed: int = 0) -> TrainingCase:
-    from model.container import CasePaths, load_case as load_inputs  # SimpleITK: only where images are read
+def load_training_case(case_id: str, paths: dict[str, Path], percentiles=DEFAULT_MR_PERCENTILES, seed: int = 0) -> TrainingCase:
     from model.imageio import check_finite, read_on_grid, to_array
 
-    inputs = load_inputs(CasePaths(paths["mr"], paths["mask"]))  # the container's own reader and checks
+    inputs = read_case(CasePaths(paths["mr"], paths["mask"]))  # the container's own reader and checks
     ct = to_array(read_on_grid(paths["ct"], inputs.mr_image))
     check_finite(ct, paths["ct"])
     centres = np.argwhere(inputs.body)

@@ -45,10 +45,11 @@ from tqdm import tqdm
 
 from model.device import report
 from model.errors import InputError
-from model.intensity import sct_voxels
-from model.metrics import image_metrics
+from model.evaluation.metrics import image_metrics
+from model.files import atomic_path
 from model.precision import configure_training, training_autocast
-from model.train.data import PatchSampler, TrainingCase, find_cases, load_case, split_cases
+from model.preprocessing.intensity import sct_voxels
+from model.train.data import PatchSampler, TrainingCase, find_cases, load_training_case, split_cases
 from model.weights import read_config, write_config, write_manifest
 
 log = logging.getLogger("train")
@@ -140,9 +141,8 @@ def linear_decay(iterations: int, decay_from: float):
 
 
 def _atomic_torch_save(obj, path: Path) -> None:
-    tmp = path.with_name(f".partial-{path.name}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 class Harness:
@@ -181,9 +181,9 @@ class Harness:
             self.train_ids, self.val_ids = split_cases(sorted(paths), int(self.training.get("val_cases", 1)), seed)
         except ValueError as err:
             raise InputError(self.data_dir, str(err)) from None
-        self.train_cases = [load_case(c, paths[c], percentiles, seed) for c in self.train_ids]
+        self.train_cases = [load_training_case(c, paths[c], percentiles, seed) for c in self.train_ids]
         self.val_cases: list[TrainingCase] = (
-            [load_case(c, paths[c], percentiles, seed) for c in self.val_ids] if self.dist.main else []
+            [load_training_case(c, paths[c], percentiles, seed) for c in self.val_ids] if self.dist.main else []
         )
         if self.dist.main:
             log.info("%d training case(s), %d validation case(s): %s", len(self.train_ids), len(self.val_ids), ", ".join(self.val_ids))
@@ -406,12 +406,10 @@ def _read_csv(path: Path) -> tuple[list[str], list[dict]]:
 
 
 def _write_csv(path: Path, fields: list[str], rows: list[dict]) -> None:
-    tmp = path.with_name(f".partial-{path.name}")
-    with open(tmp, "w", newline="") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields, restval="")
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, path)
 
 
 def _append_csv(path: Path, rows: list[dict]) -> None:

@@ -14,17 +14,15 @@ from monai.losses import PatchAdversarialLoss
 from monai.networks.nets import PatchDiscriminator
 
 from model.errors import InputError
-from model.headgrid import to_grid
-from model.latent import build_autoencoder, check_shapes
-from model.perceptual import PerceptualLoss3D, load_backbone
-from model.pipelines.ldm import fit_case, reconstruct_hu
-from model.train.brain import on_grid
+from model.losses.perceptual import PerceptualLoss3D, load_backbone
+from model.networks.frozen import set_requires_grad
+from model.networks.latent import build_autoencoder, check_shapes
+from model.pipelines.latent_windows import reconstruct_hu
+from model.preprocessing.headgrid import fit_case, to_grid
 from model.train.data import PatchSampler
 from model.train.harness import mixed_precision, training_section, unwrap
-from model.train.pix2pix import set_requires_grad
-from model.weights import save_weights
-
-AUTOENCODER_FILE = "autoencoder.safetensors"
+from model.train.tasks.brain import on_grid
+from model.weights import save_networks
 
 
 def kl_divergence(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
@@ -121,5 +119,4 @@ class AutoencoderTask:
             autoencoder.train()
 
     def export(self, folder: Path) -> dict[str, str]:
-        save_weights(unwrap(self.nets["autoencoder"]), folder / AUTOENCODER_FILE)
-        return {"autoencoder": AUTOENCODER_FILE}
+        return save_networks(folder, {"autoencoder": unwrap(self.nets["autoencoder"])})

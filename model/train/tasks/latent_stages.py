@@ -20,23 +20,29 @@ import torch
 from monai.networks.utils import copy_model_state
 
 from model.errors import InputError
-from model.headgrid import to_grid
-from model.latent import (autoencoder_factor, build_autoencoder, build_controlnet, build_ddpm, build_unet, check_shapes,
-                          controlled_prediction, diffusion_target, encode_grid, latent_shape, predicted_x0, unet_factor)
-from model.pipelines.ldm import LatentDiffusionPipeline, fit_case, latent_to_hu, scale_factor
-from model.train.brain import PreviousStage, on_grid
+from model.networks.frozen import freeze
+from model.networks.latent import (
+    autoencoder_factor,
+    build_autoencoder,
+    build_controlnet,
+    build_ddpm,
+    build_unet,
+    check_shapes,
+    controlled_prediction,
+    diffusion_target,
+    latent_shape,
+    predicted_x0,
+    unet_factor,
+)
+from model.pipelines.latent_windows import encode_grid, latent_to_hu, scale_factor
+from model.pipelines.ldm import LatentDiffusionPipeline
+from model.preprocessing.headgrid import fit_case, to_grid
 from model.train.harness import mixed_precision, training_section, unwrap
-from model.weights import CONFIG, MANIFEST, save_weights, sha256
+from model.train.tasks.brain import PreviousStage, on_grid
+from model.weights import CONFIG, MANIFEST, save_networks, sha256
 
-FILES = {"autoencoder": "autoencoder.safetensors", "unet": "unet.safetensors", "controlnet": "controlnet.safetensors"}
 # The scale factor is estimated from this many draws per training latent (fixed seed: every process agrees).
 SCALE_DRAWS = 4
-
-
-def freeze(net: torch.nn.Module) -> torch.nn.Module:
-    for p in net.parameters():
-        p.requires_grad_(False)
-    return net.eval()
 
 
 def latent_crop(config: dict, stage: str) -> tuple[int, ...] | None:
@@ -183,9 +189,7 @@ class DiffusionTask(_LatentStage):
             unet.train()
 
     def export(self, folder: Path) -> dict[str, str]:
-        save_weights(self.autoencoder, folder / FILES["autoencoder"])
-        save_weights(unwrap(self.nets["unet"]), folder / FILES["unet"])
-        return {"autoencoder": FILES["autoencoder"], "unet": FILES["unet"]}
+        return save_networks(folder, {"autoencoder": self.autoencoder, "unet": unwrap(self.nets["unet"])})
 
 
 class ControlNetTask(_LatentStage):
@@ -222,7 +226,5 @@ class ControlNetTask(_LatentStage):
             self.autoencoder.eval()
 
     def export(self, folder: Path) -> dict[str, str]:
-        save_weights(self.autoencoder, folder / FILES["autoencoder"])
-        save_weights(self.unet, folder / FILES["unet"])
-        save_weights(unwrap(self.nets["controlnet"]), folder / FILES["controlnet"])
-        return dict(FILES)
+        return save_networks(folder, {"autoencoder": self.autoencoder, "unet": self.unet,
+                                      "controlnet": unwrap(self.nets["controlnet"])})

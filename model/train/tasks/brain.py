@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from model.errors import InputError, WeightsError
-from model.headgrid import to_grid
-from model.pipelines.ldm import fit_case
+from model.preprocessing.headgrid import fit_case, to_grid
 from model.train.data import MAX_CENTRES, TrainingCase
 from model.weights import CONFIG, load_weights, read_config, verify_manifest
 

@@ -100,3 +100,8 @@ def from_grid(volume: np.ndarray, fit: GridFit, fill: float) -> np.ndarray:
     out = np.full(fit.shape, fill, dtype=np.float32)
     out[fit.mr_box()] = _resize_cubic(volume[fit.grid_box()], fit.box_size)
     return out
+
+
+def fit_case(case, config: dict) -> GridFit:
+    grid = config["grid"]
+    return plan_fit(case.body, case.mr_image.GetSpacing(), grid["size"], grid["spacing_mm"])

@@ -16,15 +16,11 @@ from __future__ import annotations
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
 import torch
-from monai.inferers import sliding_window_inference
 from monai.networks.nets import AutoencoderKL, ControlNet, DiffusionModelUNet
 from monai.networks.schedulers import DDIMScheduler, DDPMScheduler
 
-from model.budget import synchronized_clock, window_count
 from model.errors import WeightsError
-from model.sliding import device_of, run_windows
 
 SPATIAL_DIMS = 3
 
@@ -192,65 +188,3 @@ def autoencoder_overlap(config: dict) -> float:
     """``inference.autoencoder_overlap`` (0.5 when absent, as the demo weights were made; 0.25 covers a
     192^3 grid in 8 windows of 112^3 where 0.5 takes 27)."""
     return float(config.get("inference", {}).get("autoencoder_overlap", 0.5))
-
-
-def autoencoder_batch(config: dict, device: torch.device) -> int:
-    """Windows encoded or decoded at a time: ``inference.autoencoder_sw_batch_size``, else 1 on the CPU (as the
-    expected outputs were made) and 4 on CUDA (halved on out of memory; the output changes by float rounding only)."""
-    default = 4 if device.type == "cuda" else 1
-    return max(1, int(config.get("inference", {}).get("autoencoder_sw_batch_size", default)))
-
-
-def _autoencoder_windows(autoencoder, image: torch.Tensor, window, run, config: dict) -> torch.Tensor:
-    """``run`` over ``image`` in Gaussian-blended windows on the autoencoder's device, stitched there, in float32
-    (never float16: see model.precision); CUDA out of memory halves the batch, then falls back to the CPU."""
-    device = device_of(autoencoder)
-
-    def attempt(batch: int, on: torch.device) -> torch.Tensor:
-        with torch.autocast(on.type, enabled=False):
-            return sliding_window_inference(image.to(on).float(), window, batch, run, overlap=autoencoder_overlap(config),
-                                            mode="gaussian")
-
-    return run_windows(autoencoder, attempt, autoencoder_batch(config, device), device, "autoencoder windows")
-
-
-def encode_windows(autoencoder, image: torch.Tensor, config: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    """(mu, sigma) of a whole image, encoded window by window."""
-    def both(x):
-        mu, sigma = autoencoder.encode(x)
-        return torch.cat([mu, sigma], 1)
-
-    return _autoencoder_windows(autoencoder, image, autoencoder_window(config), both, config).chunk(2, dim=1)
-
-
-def encode_grid(autoencoder, ct_grid: np.ndarray, config: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    """(mu, sigma) of a CT on the model grid ([-1, 1], a numpy volume), encoded in windows on the autoencoder's device."""
-    return encode_windows(autoencoder, torch.from_numpy(np.ascontiguousarray(ct_grid))[None, None], config)
-
-
-def decode_windows(autoencoder, latent: torch.Tensor, config: dict) -> torch.Tensor:
-    """The image of a whole latent, decoded window by window (latent windows = image window / factor)."""
-    f = autoencoder_factor(config)
-    window = tuple(w // f for w in autoencoder_window(config))
-    return _autoencoder_windows(autoencoder, latent, window, autoencoder.decode, config)
-
-
-def decode_window_count(config: dict) -> int:
-    """Autoencoder windows that decode one latent of the model grid."""
-    return window_count(grid_size(config), autoencoder_window(config), autoencoder_overlap(config))
-
-
-@torch.no_grad()
-def decode_seconds(autoencoder, config: dict) -> float:
-    """An estimate of decoding one latent: one window decoded (float32, on the autoencoder's device) and timed,
-    times the windows a latent needs. Costs one window; a time budget plans with it (model.budget)."""
-    device = device_of(autoencoder)
-    f = autoencoder_factor(config)
-    window = (1, int(config["networks"]["autoencoder"]["latent_channels"]), *(w // f for w in autoencoder_window(config)))
-    clock = synchronized_clock(device)
-    with torch.autocast(device.type, enabled=False):
-        z = torch.zeros(window, device=device)
-        start = clock()
-        autoencoder.decode(z)
-        seconds = clock() - start
-    return seconds * decode_window_count(config)

@@ -18,6 +18,7 @@ from monai.networks.nets import resnet10, resnet50
 from torch import nn
 
 from model.errors import InputError
+from model.networks.frozen import freeze
 
 BACKBONES = {
     "medicalnet_resnet10_23datasets": (resnet10, "resnet_10_23dataset.pth"),
@@ -62,9 +63,7 @@ class PerceptualLoss3D(nn.Module):
 
     def __init__(self, backbone: nn.Module):
         super().__init__()
-        self.backbone = backbone.eval()
-        for p in self.backbone.parameters():
-            p.requires_grad_(False)
+        self.backbone = freeze(backbone)
 
     def train(self, mode: bool = True):  # the batch norms keep their trained statistics
         return super().train(False)

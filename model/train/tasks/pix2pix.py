@@ -6,34 +6,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
-from model.networks import build_discriminator, build_generator
+from model.losses.gan import GanLoss
+from model.networks.frozen import set_requires_grad
+from model.networks.pix2pix import build_discriminator, build_generator
 from model.pipelines.pix2pix import Pix2PixPipeline
 from model.train.harness import mixed_precision, unwrap
-from model.weights import save_weights
+from model.weights import save_networks
 
-GENERATOR_FILE = "generator.safetensors"
 log = logging.getLogger("train")
-
-
-class GanLoss(nn.Module):
-    """'bce' (the original Pix2Pix, on logits) or 'least_squares' (LSGAN)."""
-
-    def __init__(self, kind: str = "bce"):
-        super().__init__()
-        losses = {"bce": nn.BCEWithLogitsLoss(), "least_squares": nn.MSELoss()}
-        if kind not in losses:
-            raise ValueError(f"gan_loss must be one of {sorted(losses)}, got {kind!r}")
-        self.loss = losses[kind]
-
-    def forward(self, logits: torch.Tensor, real: bool) -> torch.Tensor:
-        return self.loss(logits, torch.full_like(logits, 1.0 if real else 0.0))
-
-
-def set_requires_grad(net: nn.Module, flag: bool) -> None:
-    for p in net.parameters():
-        p.requires_grad_(flag)
 
 
 class Pix2PixTask:
@@ -98,5 +79,4 @@ class Pix2PixTask:
             generator.train()
 
     def export(self, folder: Path) -> dict[str, str]:
-        save_weights(unwrap(self.nets["generator"]), folder / GENERATOR_FILE)
-        return {"generator": GENERATOR_FILE}
+        return save_networks(folder, {"generator": unwrap(self.nets["generator"])})

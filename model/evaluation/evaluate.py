@@ -1,0 +1,107 @@
+"""Score sCTs against ground-truth CTs with the SynthRAD2023 image metrics.
+
+    python -m model.evaluate --pred DIR --gt DIR --mask DIR [--json FILE]
+    python -m model.evaluate --baseline water --gt DIR --mask DIR
+
+Files are paired by case: either the same file name (``<name>.mha`` in each
+folder, as the container writes them) or the same case folder (``<case>/ct.nii.gz``
+and ``<case>/mask.nii.gz``, the SynthRAD2023 dataset layout).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from model.cli import exit_code
+from model.errors import InputError
+from model.evaluation.metrics import image_metrics, water_baseline
+from model.imageio import check_mask, image_stem, is_image_file, read_image, read_on_grid, to_array
+
+METRICS = ("mae", "psnr", "ssim")
+
+
+def find_images(folder: Path, role: str) -> dict[str, Path]:
+    """Map case id -> image file in ``folder``.
+
+    A loose image file is its own case (id = file name without suffix); a
+    sub-folder is a case whose image is the one named ``role`` (``ct``,
+    ``mask``...) or, failing that, its only image.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(folder, "not a folder")
+    found: dict[str, Path] = {}
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if is_image_file(entry):
+            found[image_stem(entry)] = entry
+        elif entry.is_dir():
+            images = [p for p in sorted(entry.iterdir()) if is_image_file(p)]
+            named = [p for p in images if image_stem(p).lower() == role]
+            if len(named) == 1 or len(images) == 1:
+                found[entry.name] = (named or images)[0]
+    if not found:
+        raise InputError(folder, f"no {role} images found (expected <case>.mha files or <case>/{role}.* folders)")
+    return found
+
+
+def pair_evaluation_files(pred_dir: Path | None, gt_dir: Path, mask_dir: Path) -> dict[str, tuple[Path | None, Path, Path]]:
+    gts = find_images(gt_dir, "ct")
+    masks = find_images(mask_dir, "mask")
+    preds = find_images(pred_dir, "sct") if pred_dir is not None else {case: None for case in gts}
+    for case in preds:
+        for name, table, folder in (("ground-truth CT", gts, gt_dir), ("mask", masks, mask_dir)):
+            if case not in table:
+                raise InputError(folder, f"no {name} for case {case!r}")
+    missing = sorted(set(gts) - set(preds))
+    if missing:
+        raise InputError(pred_dir, f"no sCT for {len(missing)} case(s): {', '.join(missing[:5])}")
+    return {case: (preds[case], gts[case], masks[case]) for case in sorted(preds)}
+
+
+def score_case(pred_path: Path | None, gt_path: Path, mask_path: Path) -> dict[str, float]:
+    """The three metrics for one case; ``pred_path`` None scores the water baseline."""
+    gt_image = read_image(gt_path)
+    mask = to_array(read_on_grid(mask_path, gt_image, "CT"))
+    check_mask(mask, mask_path)
+    pred = water_baseline(mask) if pred_path is None else to_array(read_on_grid(pred_path, gt_image, "CT"))
+    return image_metrics(to_array(gt_image), pred, mask)
+
+
+def evaluate(pred_dir: Path | None, gt_dir: Path, mask_dir: Path) -> dict:
+    cases = {case: score_case(*paths) for case, paths in pair_evaluation_files(pred_dir, gt_dir, mask_dir).items()}
+    mean = {k: float(np.mean([c[k] for c in cases.values()])) for k in METRICS}
+    return {"cases": cases, "mean": mean}
+
+
+def format_table(result: dict) -> str:
+    width = max(len("mean"), *(len(c) for c in result["cases"]))
+    lines = [f"{'case':<{width}}  {'MAE (HU)':>9}  {'PSNR (dB)':>9}  {'SSIM':>7}"]
+    rows = list(result["cases"].items()) + [("mean", result["mean"])]
+    for case, m in rows:
+        lines.append(f"{case:<{width}}  {m['mae']:9.2f}  {m['psnr']:9.3f}  {m['ssim']:7.4f}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m model.evaluate", description=__doc__.split("\n")[0])
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--pred", type=Path, help="folder of sCTs")
+    source.add_argument("--baseline", choices=["water"], help="score the bulk-water sCT (0 HU inside the mask)")
+    parser.add_argument("--gt", type=Path, required=True, help="folder of ground-truth CTs")
+    parser.add_argument("--mask", type=Path, required=True, help="folder of body masks")
+    parser.add_argument("--json", type=Path, help="write the scores here as JSON")
+    args = parser.parse_args(argv)
+
+    def report() -> None:
+        result = evaluate(args.pred, args.gt, args.mask)
+        print(format_table(result))
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(result, indent=2) + "\n")
+
+    return exit_code(report)
