@@ -26,13 +26,10 @@ from typing import Callable
 
 import torch
 
-from model.errors import WeightsError
-
 log = logging.getLogger(__name__)
 
 DEFAULT_SECONDS = 900.0  # grand-challenge allows 1200 s a case for SynthRAD: the rest is start-up and slack
 MARGIN = 0.1  # plan to use at most 90 % of the time left
-DEFAULT_MIN_STEPS = 10  # sampler.min_steps where a model folder does not say (never above its own steps)
 
 
 def positive_seconds(value) -> bool:
@@ -65,17 +62,15 @@ class TimeBudget:
         return max(0.0, self.remaining() - MARGIN * max(0.0, self.remaining()))
 
 
-def budget_seconds(option: float | None, config: dict, path) -> tuple[float, str]:
+def budget_seconds(option: float | None, config) -> tuple[float, str]:
     """(seconds, where they come from): ``--time-budget`` when given, else the model folder's
-    ``inference.time_budget_s`` (a positive number), else :data:`DEFAULT_SECONDS`."""
+    ``inference.time_budget_s`` (checked positive by model.config), else :data:`DEFAULT_SECONDS`."""
     if option is not None:
         return float(option), "--time-budget"
-    value = config.get("inference", {}).get("time_budget_s")
+    value = config.inference.time_budget_s
     if value is None:
         return DEFAULT_SECONDS, "default"
-    if not positive_seconds(value):
-        raise WeightsError(path, f"inference.time_budget_s must be a positive number of seconds, got {value!r}")
-    return float(value), str(path)
+    return value, config.source
 
 
 def device_clock(device: torch.device) -> float:

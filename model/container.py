@@ -27,7 +27,6 @@ from model.pipelines import load_pipeline
 from model.precision import configure_inference
 from model.preprocessing.intensity import FlatMRError
 from model.registry import WeightsChoice, available_regions, find_model
-from model.weights import CONFIG
 
 log = logging.getLogger("process")
 
@@ -126,10 +125,10 @@ def process_folder(input_dir: Path, output_dir: Path, weights: Path | WeightsCho
     pipeline = load_pipeline(entry, device)
     configure_inference(device)
     report(device, f"{entry.pipeline}: {pipeline.precision.describe()}")
-    if uncertainty_samples and (uncertainty_samples < 2 or not hasattr(pipeline, "predict_with_uncertainty")):
+    if uncertainty_samples and (uncertainty_samples < 2 or not pipeline.samples_cases):
         raise InputError("--uncertainty-samples", f"needs at least 2 samples and a sampling pipeline "
                                                   f"({entry.region} uses {entry.pipeline})")
-    seconds, source = budget_seconds(time_budget, pipeline.config, entry.folder / CONFIG)
+    seconds, source = budget_seconds(time_budget, pipeline.config)
     log.info("time budget: %g s a case (%s)", seconds, source)
 
     output_dir.mkdir(parents=True, exist_ok=True)

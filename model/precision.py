@@ -130,17 +130,18 @@ def configure_training(device: torch.device) -> None:
 AMP_DTYPES = {"bf16": torch.bfloat16}
 
 
-def training_autocast(setting, section: str, device: torch.device):
+def training_autocast(setting, section: str, device: torch.device, source: str | Path = "config"):
     """A context-manager factory for the forward passes of one training step: autocast to ``setting``
-    ("bf16") or nothing (false or absent). Refused: any other value, and bf16 on a GPU without native bf16."""
+    ("bf16") or nothing (false or absent). Refused, naming the config file ``source``: any other value, and
+    bf16 on a GPU without native bf16."""
     if setting in (False, None):
         return nullcontext
     if setting not in AMP_DTYPES:
-        raise InputError(Path("config"), f"{section}.amp is {setting!r}: use {' or '.join(map(repr, AMP_DTYPES))}, "
+        raise InputError(source, f"{section}.amp is {setting!r}: use {' or '.join(map(repr, AMP_DTYPES))}, "
                                          f"or false for float32")
     if device.type == "cuda" and not cuda_native_bf16(device):
         major, minor = torch.cuda.get_device_capability(device)
-        raise InputError(Path("config"), f"{section}.amp is {setting!r} but the GPU {torch.cuda.get_device_name(device)} "
+        raise InputError(source, f"{section}.amp is {setting!r} but the GPU {torch.cuda.get_device_name(device)} "
                                          f"(compute capability {major}.{minor}) has no native bfloat16 (8.0 and later): "
                                          f"set {section}.amp to false")
     if device.type == "cpu" and not onednn_uses_amx():

@@ -43,17 +43,21 @@ def discover_models(weights_dir: Path) -> dict[str, ModelEntry]:
         raise WeightsError(weights_dir, "weights folder not found")
     models: dict[str, ModelEntry] = {}
     for folder in model_folders(weights_dir):
-        config = read_config(folder)
-        if not isinstance(config, dict):
-            raise WeightsError(folder / CONFIG, "must be a JSON object")
-        for key in ("region", "pipeline"):
-            if not isinstance(config.get(key), str):
-                raise WeightsError(folder / CONFIG, f"needs a string '{key}'")
-        region = config["region"].strip()
-        if region.casefold() in models:
-            raise WeightsError(folder / CONFIG, f"region {region!r} is already served by {models[region.casefold()].folder}")
-        models[region.casefold()] = ModelEntry(region, config["pipeline"], folder)
+        entry = model_entry(folder)
+        if entry.region.casefold() in models:
+            raise WeightsError(folder / CONFIG, f"region {entry.region!r} is already served by "
+                                                f"{models[entry.region.casefold()].folder}")
+        models[entry.region.casefold()] = entry
     return models
+
+
+def model_entry(folder: Path) -> ModelEntry:
+    """A model folder's region and pipeline (its config is checked in full when its pipeline is loaded)."""
+    config = read_config(folder)
+    for key in ("region", "pipeline"):
+        if not isinstance(config.get(key), str):
+            raise WeightsError(folder / CONFIG, f"{key}: expected a string")
+    return ModelEntry(config["region"].strip(), config["pipeline"], Path(folder))
 
 
 def find_model(weights_dir: Path, region: str) -> ModelEntry | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from model.config import read_json
 from model.errors import WeightsError
 from model.files import atomic_path, write_text_atomic
 
@@ -76,13 +77,8 @@ def verify_manifest(folder: Path, required=(CONFIG,)) -> None:
 
 
 def read_config(folder: Path) -> dict:
-    path = Path(folder) / CONFIG
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise WeightsError(path, "missing: a model folder needs its config") from None
-    except json.JSONDecodeError as err:
-        raise WeightsError(path, f"not valid JSON ({err})") from None
+    """A model folder's config.json as JSON (model.config.load_config parses it)."""
+    return read_json(Path(folder) / CONFIG, WeightsError, "missing: a model folder needs its config")
 
 
 def write_config(folder: Path, config: dict) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from model.config import parse_config
 from model.networks.latent import build_autoencoder, build_controlnet, build_unet
 from model.weights import save_weights, write_config, write_manifest
 
@@ -39,12 +40,17 @@ def tiny_brain_config(**changes) -> dict:
     return config
 
 
+def tiny_brain_spec(**changes):
+    """:func:`tiny_brain_config` as the code reads it (model.config)."""
+    return parse_config(tiny_brain_config(**changes), "tiny brain config")
+
+
 def write_brain_folder(folder: Path, config: dict | None = None, seed: int = 0) -> Path:
     config = config or tiny_brain_config()
     folder.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     for key, build in (("autoencoder", build_autoencoder), ("unet", build_unet), ("controlnet", build_controlnet)):
-        save_weights(build(config), folder / config["weights"][key])
+        save_weights(build(parse_config(config, "tiny brain config")), folder / config["weights"][key])
     write_config(folder, config)
     write_manifest(folder)
     return folder

@@ -10,6 +10,7 @@ import pytest
 import SimpleITK as sitk
 import torch
 
+from model.config import parse_config
 from model.networks.pix2pix import build_generator
 from model.weights import save_weights, write_config, write_manifest
 
@@ -28,11 +29,16 @@ TINY_CONFIG = {
 }
 
 
+def typed(config: dict, source: str = "test config"):
+    """A config dict as the code reads it (model.config), as if read from ``source``."""
+    return parse_config(config, source)
+
+
 def write_model_folder(folder: Path, config: dict = TINY_CONFIG, seed: int = 0) -> Path:
     """A real model folder: config, randomly initialised generator weights, manifest."""
     folder.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
-    save_weights(build_generator(config["networks"]["generator"]), folder / "generator.safetensors")
+    save_weights(build_generator(typed(config).networks.generator), folder / "generator.safetensors")
     write_config(folder, config)
     write_manifest(folder)
     return folder

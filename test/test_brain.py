@@ -7,21 +7,16 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 import torch
-from brain_fixtures import tiny_brain_config, write_brain_folder
+from brain_fixtures import tiny_brain_config, tiny_brain_spec, write_brain_folder
 from conftest import ROOT, make_image, write_container_input
 
 import process
 from model.cases import CaseInput
+from model.config import load_config
 from model.errors import InputError, WeightsError
 from model.losses.perceptual import BACKBONES, PerceptualLoss3D, backbone_file, build_backbone, load_backbone
-from model.networks.latent import (
-    build_autoencoder,
-    build_controlnet,
-    build_unet,
-    check_shapes,
-    controlled_prediction,
-    embedded_conditioning,
-)
+from model.networks.latent import (build_autoencoder, build_controlnet, build_unet, check_shapes, controlled_prediction,
+                                   embedded_conditioning)
 from model.pipelines import load_pipeline
 from model.preprocessing.headgrid import from_grid, plan_fit, to_grid
 from model.registry import ModelEntry
@@ -86,19 +81,19 @@ def test_anisotropic_mr_is_fitted_in_millimetres():
 
 # ------------------------------------------------------------ config checks
 def test_a_grid_that_does_not_divide_is_refused_with_the_numbers(tmp_path):
-    config = tiny_brain_config(**{"grid.size": [16, 18, 16]})
-    with pytest.raises(WeightsError, match=r"grid size \[16, 18, 16\] must divide by 4 .*autoencoder downsampling 2 x "
-                                           r"UNet downsampling 2.*\[18\]"):
-        check_shapes(config, tmp_path / "config.json")
-    config = tiny_brain_config(**{"networks.controlnet.conditioning_embedding_num_channels": [4, 8, 8]})
+    config = tiny_brain_spec(**{"grid.size": [16, 18, 16]})
+    with pytest.raises(WeightsError, match=r"tiny brain config: grid size \[16, 18, 16\] must divide by 4 .*autoencoder "
+                                           r"downsampling 2 x UNet downsampling 2.*\[18\]"):
+        check_shapes(config)
+    config = tiny_brain_spec(**{"networks.controlnet.conditioning_embedding_num_channels": [4, 8, 8]})
     with pytest.raises(WeightsError, match=r"downsamples by 4, the autoencoder by 2"):
-        check_shapes(config, tmp_path / "config.json")
+        check_shapes(config)
 
 
 def test_autoencoder_windows_must_step_by_whole_latent_voxels(tmp_path):
-    config = tiny_brain_config(**{"inference.autoencoder_overlap": 0.6})  # window 8 steps by 3; the factor is 2
+    config = tiny_brain_spec(**{"inference.autoencoder_overlap": 0.6})  # window 8 steps by 3; the factor is 2
     with pytest.raises(WeightsError, match=r"steps by \[3, 3, 3\]: the steps must be positive multiples of .* 2"):
-        check_shapes(config, tmp_path / "config.json")
+        check_shapes(config)
 
 
 def test_process_refuses_such_a_model_folder_when_loading_it(tmp_path, capsys):
@@ -114,8 +109,8 @@ def test_process_refuses_such_a_model_folder_when_loading_it(tmp_path, capsys):
 
 
 def test_method_scale_config_builds_at_a_48_cubed_latent():
-    config = json.loads((ROOT / "configs" / "brain_ldm.json").read_text())
-    check_shapes(config, ROOT / "configs" / "brain_ldm.json")
+    config = load_config(ROOT / "configs" / "brain_ldm.json")
+    check_shapes(config)
     from model.networks.latent import latent_shape
 
     assert latent_shape(config)[1:] == (48, 48, 48)
@@ -129,14 +124,14 @@ BRAIN_CONFIGS = sorted(p for p in [*(ROOT / "configs").glob("*.json"), *(ROOT / 
 
 @pytest.mark.parametrize("path", BRAIN_CONFIGS, ids=lambda p: p.relative_to(ROOT / "configs").as_posix())
 def test_every_brain_config_in_the_repository_passes_the_shape_checks(path):
-    config = json.loads(path.read_text())
-    check_shapes(config, path)
+    config = load_config(path)
+    check_shapes(config)
     for stage in ("diffusion", "controlnet"):
         latent_crop(config, stage)  # the trainer's check of training.<stage>.latent_crop, without training
 
 
 def test_the_mr_embedded_once_steers_exactly_as_embedding_it_every_step():
-    config = tiny_brain_config()
+    config = tiny_brain_spec()
     unet, controlnet = build_unet(config), build_controlnet(config)
     torch.manual_seed(0)
     with torch.no_grad():
@@ -172,7 +167,7 @@ def old_names(state: dict) -> dict:
 
 @pytest.mark.parametrize("build", [build_autoencoder, build_unet, build_controlnet])
 def test_weights_with_monai_generative_names_load(tmp_path, build):
-    config = tiny_brain_config(**{"networks.autoencoder.attention_levels": [False, True],
+    config = tiny_brain_spec(**{"networks.autoencoder.attention_levels": [False, True],
                                   "networks.autoencoder.with_nonlocal_attn": True,
                                   "networks.unet.attention_levels": [False, True]})
     torch.manual_seed(1)
@@ -194,13 +189,13 @@ def test_unreadable_torch_checkpoints_are_refused_naming_the_file(tmp_path, cont
     else:
         path.write_bytes(content)
     with pytest.raises(WeightsError, match=r"old.pth: (cannot read weights|is not a state dict)"):
-        load_weights(build_unet(tiny_brain_config()), path)
+        load_weights(build_unet(tiny_brain_spec()), path)
 
 
 def test_unfitting_weights_are_refused_naming_the_file(tmp_path):
-    save_weights(build_unet(tiny_brain_config()), tmp_path / "unet.safetensors")
+    save_weights(build_unet(tiny_brain_spec()), tmp_path / "unet.safetensors")
     with pytest.raises(WeightsError, match="unet.safetensors: weights do not fit"):
-        load_weights(build_autoencoder(tiny_brain_config()), tmp_path / "unet.safetensors")
+        load_weights(build_autoencoder(tiny_brain_spec()), tmp_path / "unet.safetensors")
 
 
 # --------------------------------------------------------------- perceptual
@@ -326,8 +321,8 @@ def test_benchmark_times_each_brain_training_step_in_float32_and_bf16(tmp_path, 
 
     config = tiny_brain_config()
     del config["latent"], config["weights"]
-    config["training"] = {"autoencoder": {"patch_size": [16, 16, 16], "losses": {"adversarial_warmup": 3}},
-                          "diffusion": {}, "controlnet": {"latent_crop": [4, 4, 4]}}
+    config["training"] = {"autoencoder": {"iterations": 1, "patch_size": [16, 16, 16], "losses": {"adversarial_warmup": 3}},
+                          "diffusion": {"iterations": 1}, "controlnet": {"iterations": 1, "latent_crop": [4, 4, 4]}}
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
     assert bench.main(["--training-steps", str(path), "--repeats", "2", "--json", str(tmp_path / "steps.json")]) == 0

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 import numpy as np
 import pytest
@@ -16,10 +17,12 @@ from test_brain import brain_images
 import process
 from model.budget import SamplingPlan, TimeBudget, budget_seconds, fit_samples_and_steps, window_count, windows_per_axis
 from model.cases import CaseInput
+from model.config import SlidingWindow, parse_config
 from model.errors import WeightsError
 from model.pipelines import load_pipeline
 from model.pipelines.sliding import predict_volume
 from model.registry import ModelEntry
+from model.weights import write_config, write_manifest
 
 CPU = torch.device("cpu")
 
@@ -95,12 +98,17 @@ def test_windows_are_counted_as_monai_places_them(shape, window, overlap):
 
 
 def test_the_budget_is_the_option_else_the_model_folders_else_900_s_and_is_checked():
-    assert budget_seconds(None, {}, "config.json") == (900, "default")
-    assert budget_seconds(None, {"inference": {"time_budget_s": 600}}, "config.json") == (600, "config.json")
-    assert budget_seconds(10, {"inference": {"time_budget_s": 600}}, "config.json") == (10, "--time-budget")
-    for bad in (0, -5, "900", True, float("nan")):
-        with pytest.raises(WeightsError, match="inference.time_budget_s must be a positive number"):
-            budget_seconds(None, {"inference": {"time_budget_s": bad}}, "config.json")
+    def config(**inference):
+        return parse_config(tiny_brain_config(**{f"inference.{k}": v for k, v in inference.items()}), "config.json",
+                            WeightsError)
+
+    assert budget_seconds(None, config()) == (900, "default")
+    assert budget_seconds(None, config(time_budget_s=600)) == (600, "config.json")
+    assert budget_seconds(10, config(time_budget_s=600)) == (10, "--time-budget")
+    for bad, why in ((0, "out of range: must be above 0"), (-5, "out of range"), ("900", 'expected a number, got string "900"'),
+                     (True, "expected a number, got true"), (float("nan"), "out of range")):
+        with pytest.raises(WeightsError, match=f"config.json: inference.time_budget_s: .*{re.escape(why)}"):
+            config(time_budget_s=bad)
 
 
 # ------------------------------------------------------------------ the brain sampler, real (tiny) networks
@@ -138,9 +146,12 @@ def test_uncertainty_keeps_two_samples_whatever_the_budget(tmp_path):
 
 
 def test_a_floor_that_is_not_a_whole_number_is_a_weights_error(tmp_path):
-    folder = write_brain_folder(tmp_path / "brain", tiny_brain_config(**{"sampler.min_steps": 0}))
-    with pytest.raises(WeightsError, match="sampler.min_steps must be a whole number >= 1, got 0"):
-        load_pipeline(ModelEntry("Brain", "ldm", folder), CPU)
+    folder = write_brain_folder(tmp_path / "brain")
+    for bad, why in ((0, "0 is out of range: must be at least 1"), (2.5, "expected an integer, got number 2.5")):
+        write_config(folder, tiny_brain_config(**{"sampler.min_steps": bad}))
+        write_manifest(folder)
+        with pytest.raises(WeightsError, match=f"config.json: sampler.min_steps: {re.escape(why)}"):
+            load_pipeline(ModelEntry("Brain", "ldm", folder), CPU)
 
 
 def test_process_with_a_tiny_budget_still_writes_an_sct_on_the_mr_grid(tmp_path, caplog):
@@ -181,11 +192,11 @@ def test_the_model_folders_budget_is_the_default_and_the_log_says_so(tmp_path, c
 def test_the_first_window_batch_says_whether_the_volume_fits(caplog):
     caplog.set_level(logging.INFO)
     volume = np.random.default_rng(0).uniform(-1, 1, (13, 40, 50)).astype(np.float32)
-    config = {"roi_size": [8, 16, 16], "overlap": 0.5, "sw_batch_size": 3}
+    config = SlidingWindow(roi_size=(8, 16, 16), overlap=0.5, sw_batch_size=3)
     net = torch.nn.Conv3d(1, 1, 3, padding=1)
     plain = predict_volume(net, volume, config, CPU)
     np.testing.assert_array_equal(predict_volume(net, volume, config, CPU, budget=TimeBudget(1e6)), plain)
-    windows = window_count(volume.shape, config["roi_size"], config["overlap"])
+    windows = window_count(volume.shape, config.roi_size, config.overlap)
     assert f"{windows} windows in {-(-windows // 3)} batch(es)" in caplog.text and caplog.text.rstrip().endswith("fits")
     caplog.clear()
     np.testing.assert_array_equal(predict_volume(net, volume, config, CPU, budget=TimeBudget(1e-6)), plain)

@@ -10,17 +10,19 @@ import logging
 import os
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
-from brain_fixtures import tiny_brain_config
-from conftest import ROOT
+from brain_fixtures import tiny_brain_config, tiny_brain_spec
+from conftest import ROOT, typed
 from test_container import assert_fails_cleanly, run_process
 
 from model import device as device_module
 from model import precision as precision_module
 from model.cases import CaseInput
+from model.config import Generator, SlidingWindow, load_config
 from model.errors import InputError, NonFiniteOutput
 from model.metaio import read_mha
 from model.networks.latent import build_autoencoder, build_controlnet, build_unet
@@ -51,6 +53,7 @@ def head_case(shape=(20, 22, 20)) -> CaseInput:
 def pipeline_for(config: dict, state: dict | None = None) -> LatentDiffusionPipeline:
     from model.gpu_check.sections import reinit_zero_layers
 
+    config = typed(config)
     torch.manual_seed(0)
     nets = {"autoencoder": build_autoencoder(config), "unet": build_unet(config), "controlnet": build_controlnet(config)}
     if state is None:
@@ -78,8 +81,7 @@ def test_sdpa_is_the_default_and_old_folders_load_into_it_with_the_same_sct_with
 
 
 def test_the_method_config_runs_its_attention_through_sdpa():
-    config = json.loads((ROOT / "configs" / "brain_ldm.json").read_text())
-    unet = build_unet(config)
+    unet = build_unet(load_config(ROOT / "configs" / "brain_ldm.json"))
     flags = {m.use_flash_attention for m in unet.modules() if hasattr(m, "use_flash_attention")}
     assert flags == {True}
 
@@ -198,24 +200,24 @@ def test_pelvis_windows_halve_their_batch_on_out_of_memory_and_give_the_same_out
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Conv3d(1, 4, 3, padding=1), torch.nn.InstanceNorm3d(4), torch.nn.Conv3d(4, 1, 1)).eval()
     volume = np.random.default_rng(0).uniform(-1, 1, (12, 40, 40)).astype(np.float32)
-    config = {"roi_size": [8, 16, 16], "overlap": 0.5}
-    one = predict_volume(net, volume, {**config, "sw_batch_size": 1}, CPU)
+    config = SlidingWindow(roi_size=(8, 16, 16), overlap=0.5)
+    one = predict_volume(net, volume, replace(config, sw_batch_size=1), CPU)
     double = OutOfMemoryAboveOneWindow(net)
     with caplog.at_level(logging.WARNING):
-        out = predict_volume(double, volume, {**config, "sw_batch_size": 4}, CPU)
+        out = predict_volume(double, volume, replace(config, sw_batch_size=4), CPU)
     assert double.batches[:3] == [4, 2, 1] and set(double.batches[2:]) == {1}
     assert "retrying with 2" in caplog.text and "retrying with 1" in caplog.text
     np.testing.assert_array_equal(out, one)
 
 
 def test_autoencoder_windows_halve_their_batch_on_out_of_memory_and_give_the_same_output(caplog):
-    config = tiny_brain_config(**{"inference.autoencoder_sw_batch_size": 4})
+    config = tiny_brain_spec(**{"inference.autoencoder_sw_batch_size": 4})
     torch.manual_seed(0)
     autoencoder = build_autoencoder(config).eval()
     image = torch.rand(1, 1, 16, 16, 16) * 2 - 1
     with torch.no_grad():
-        mu, _ = encode_windows(autoencoder, image, tiny_brain_config())
-        expected = decode_windows(autoencoder, mu, tiny_brain_config())
+        mu, _ = encode_windows(autoencoder, image, tiny_brain_spec())
+        expected = decode_windows(autoencoder, mu, tiny_brain_spec())
         double = OutOfMemoryAboveOneWindow(autoencoder)
         with caplog.at_level(logging.WARNING):
             out = decode_windows(double, mu, config)
@@ -278,23 +280,23 @@ def test_stitching_goes_to_the_gpu_when_the_output_fits_the_budget_else_to_the_c
     def measure(net, roi, device, precision):  # test double: no GPU here
         return GIB, GIB // 2, 80 * GIB
 
-    config = {"gpu_memory_budget_gb": 14, "max_sw_batch_size": 16}
+    config = SlidingWindow(roi_size=(8, 8, 8), gpu_memory_budget_gb=14, max_sw_batch_size=16)
     fp16 = InferencePrecision("cuda", torch.float16)
     small = window_plan(None, (8, 8, 8), torch.device("cuda"), fp16, config, 36_000_000, measure)  # 0.27 GiB to stitch
     assert small == (10, torch.device("cuda"))  # floor((14 * 0.8 - 0.5 - 0.27) / 1)
     huge = window_plan(None, (8, 8, 8), torch.device("cuda"), fp16, config, 2_000_000_000, measure)
     assert huge == (10, torch.device("cpu"))  # the output would not fit: stitched on the CPU
-    assert window_plan(None, (8, 8, 8), CPU, inference_precision(CPU), {"sw_batch_size": 3}, 10**9) == (3, CPU)
+    assert window_plan(None, (8, 8, 8), CPU, inference_precision(CPU), replace(config, sw_batch_size=3), 10**9) == (3, CPU)
 
 
 def test_the_window_batch_changes_the_output_by_float_rounding_at_most():
     from model.networks.pix2pix import build_generator
 
     torch.manual_seed(0)
-    generator = build_generator({"channels": [4, 8], "strides": [2], "num_res_units": 1, "norm": "instance"}).eval()
+    generator = build_generator(Generator(channels=(4, 8), strides=(2,), num_res_units=1)).eval()
     volume = np.random.default_rng(2).uniform(-1, 1, (14, 36, 44)).astype(np.float32)
-    config = {"roi_size": [8, 16, 16], "overlap": 0.5}
-    runs = [predict_volume(generator, volume, {**config, "sw_batch_size": b}, CPU) for b in (1, 3, 8)]
+    config = SlidingWindow(roi_size=(8, 16, 16), overlap=0.5)
+    runs = [predict_volume(generator, volume, replace(config, sw_batch_size=b), CPU) for b in (1, 3, 8)]
     for other in runs[1:]:
         np.testing.assert_allclose(other, runs[0], atol=1e-5, rtol=0)
 

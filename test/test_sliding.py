@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from model.config import SlidingWindow
 from model.errors import NonFiniteOutput
 from model.pipelines.sliding import GIB, choose_window_batch, predict_volume, window_plan
 from model.precision import InferencePrecision
@@ -14,14 +15,14 @@ FP16 = InferencePrecision("cuda", torch.float16)
 
 def test_identity_network_is_reproduced_exactly_over_windows():
     volume = np.random.default_rng(0).uniform(-1, 1, (13, 40, 50)).astype(np.float32)
-    out = predict_volume(torch.nn.Identity(), volume, {"roi_size": [8, 16, 16], "overlap": 0.5, "sw_batch_size": 3}, torch.device("cpu"))
+    out = predict_volume(torch.nn.Identity(), volume, SlidingWindow(roi_size=(8, 16, 16), overlap=0.5, sw_batch_size=3), torch.device("cpu"))
     assert out.shape == volume.shape
     np.testing.assert_allclose(out, volume, atol=1e-5)
 
 
 def test_volume_smaller_than_the_window_is_padded_and_cropped_back():
     volume = np.zeros((5, 6, 7), np.float32)
-    out = predict_volume(torch.nn.Identity(), volume, {"roi_size": [8, 16, 16]}, torch.device("cpu"))
+    out = predict_volume(torch.nn.Identity(), volume, SlidingWindow(roi_size=(8, 16, 16)), torch.device("cpu"))
     assert out.shape == (5, 6, 7) and np.abs(out).max() < 1e-6
 
 
@@ -31,7 +32,7 @@ def test_non_finite_network_output_is_refused():
             return x * float("nan")
 
     with pytest.raises(NonFiniteOutput, match="NaN or Inf"):
-        predict_volume(Broken(), np.zeros((8, 16, 16), np.float32), {"roi_size": [8, 16, 16]}, torch.device("cpu"))
+        predict_volume(Broken(), np.zeros((8, 16, 16), np.float32), SlidingWindow(roi_size=(8, 16, 16)), torch.device("cpu"))
 
 
 def test_window_batch_fits_the_budget():
@@ -42,7 +43,7 @@ def test_window_batch_fits_the_budget():
 
 
 def test_cpu_uses_the_configured_batch_and_cuda_measures_a_window():
-    config = {"sw_batch_size": 3, "gpu_memory_budget_gb": 16, "max_sw_batch_size": 32}
+    config = SlidingWindow(roi_size=(8, 8, 8), sw_batch_size=3, gpu_memory_budget_gb=16, max_sw_batch_size=32)
     assert window_plan(None, (8, 8, 8), torch.device("cpu"), InferencePrecision("cpu", torch.float32), config)[0] == 3
 
     def fake_measure(net, roi, device, precision):  # test double: there is no GPU on the CI machine

@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, TINY_CONFIG
+from conftest import ROOT, TINY_CONFIG, typed
 from safetensors.torch import load_file
 
 from model.cases import CaseInput
@@ -185,7 +185,7 @@ def test_crop_patch_pads_small_volumes_and_stays_inside_large_ones():
 def test_bf16_mixed_precision_runs_the_forward_passes_in_bfloat16_and_keeps_float32_weights(tmp_path, caplog):
     config = copy.deepcopy(CONFIG)
     config["training"]["amp"] = "bf16"
-    task = Pix2PixTask(config, torch.device("cpu"))
+    task = Pix2PixTask(typed(config), torch.device("cpu"))
     seen = []
     task.nets["generator"].register_forward_hook(lambda module, args, out: seen.append(out.dtype))
     before = [p.detach().clone() for p in task.nets["generator"].parameters()]
@@ -208,13 +208,14 @@ NO_AMX_STEPS = """
 import copy, logging, sys, torch
 sys.path[:0] = ["test", "."]
 logging.basicConfig(level=logging.WARNING)
+from conftest import typed
 from test_train import CONFIG
 from model.train.tasks.pix2pix import Pix2PixTask
 for seed in range(8):
     torch.manual_seed(seed)
     config = copy.deepcopy(CONFIG)
     config["training"]["amp"] = "bf16"
-    task = Pix2PixTask(config, torch.device("cpu"))
+    task = Pix2PixTask(typed(config), torch.device("cpu"))
     seen = []
     task.nets["discriminator"].register_forward_hook(lambda module, args, out: seen.append(out[-1].dtype))
     mr, ct = torch.rand(1, 1, 16, 32, 32) * 2 - 1, torch.rand(1, 1, 16, 32, 32) * 2 - 1
@@ -259,4 +260,5 @@ def test_an_unknown_mixed_precision_is_refused_naming_the_setting(dataset, tmp_p
     path.write_text(json.dumps(config))
     assert train(dataset, path, tmp_path / "run") == 1
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and f"training.amp is '{setting}'" in err and "'bf16'" in err
+    assert err == f'error: {path}: training.amp: expected one of false, "bf16", got string "{setting}"' + (
+        " (did you mean 'bf16'?)" if setting == "fp16" else "")

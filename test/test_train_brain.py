@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 from brain_fixtures import TINY_BRAIN
-from conftest import ROOT
+from conftest import ROOT, typed
 
 from model.evaluation.error_budget import main as budget_main
 from model.evaluation.metrics import mae
@@ -126,7 +126,7 @@ def test_bf16_stages_train_in_bfloat16_and_export_float32_weights(stages):
     from model.train.tasks.latent_stages import DiffusionTask
 
     config = json.loads((stages / "config.json").read_text())
-    task = DiffusionTask(config, torch.device("cpu"), previous=stages / "ae" / "model")
+    task = DiffusionTask(typed(config), torch.device("cpu"), previous=stages / "ae" / "model")
     task.scale = 1.0
     seen = []
     task.nets["unet"].register_forward_hook(lambda module, args, out: seen.append(out.dtype))
@@ -141,7 +141,7 @@ def test_the_exported_brain_folder_runs_in_the_container_pipeline(stages, datase
     folder = stages / "controlnet" / "model"
     pipeline = load_pipeline(ModelEntry("Brain", "ldm", folder), torch.device("cpu"))
     case_id = sorted(find_cases(dataset))[0]
-    case = load_training_case(case_id, find_cases(dataset)[case_id])
+    case = load_training_case(case_id, find_cases(dataset)[case_id], (0.5, 99.5))
     hu = pipeline.predict(case.inputs)
     assert hu.shape == case.ct.shape and np.isfinite(hu).all()
 
@@ -200,7 +200,7 @@ def test_stage_errors_are_one_line(stages, dataset, tmp_path, capsys):
     assert "takes no --previous" in error("autoencoder", dataset, config, tmp_path / "c", "--previous", str(stages / "ae" / "model"))
     other = json.loads(json.dumps(CONFIG))
     other["grid"]["size"] = [32, 16, 16]
-    assert "its grid differs from the config's" in error("diffusion", dataset, write_config(tmp_path / "o.json", other),
+    assert f"its grid differs from {tmp_path / 'o.json'}'s" in error("diffusion", dataset, write_config(tmp_path / "o.json", other),
                                                          tmp_path / "d", "--previous", str(stages / "ae" / "model"))
     other = json.loads(json.dumps(CONFIG))
     other["training"]["autoencoder"]["losses"].update(perceptual_weight=0.001, perceptual_network="medicalnet_resnet10_23datasets",
@@ -208,15 +208,15 @@ def test_stage_errors_are_one_line(stages, dataset, tmp_path, capsys):
     line = error("autoencoder", dataset, write_config(tmp_path / "p.json", other), tmp_path / "e")
     assert line.startswith(f"error: {tmp_path / 'cache' / 'resnet_10_23dataset.pth'}: perceptual backbone weights missing")
     other["training"]["controlnet"]["amp"] = "fp16"
-    assert "training.controlnet.amp is 'fp16': use 'bf16', or false for float32" in error(
+    assert """s.json: training.controlnet.amp: expected one of false, "bf16", got string "fp16" (did you mean 'bf16'?)""" in error(
         "controlnet", dataset, write_config(tmp_path / "s.json", other), tmp_path / "h", "--previous", str(stages / "diffusion" / "model"))
     other["training"]["controlnet"]["amp"] = "bf16"
     other["training"]["controlnet"]["latent_crop"] = [4, 5, 4]
-    assert "training.controlnet.latent_crop [4, 5, 4] must be 3 numbers, each a multiple of the UNet's downsampling 2 and at " \
-           "most the latent [8, 8, 8]" in error("controlnet", dataset, write_config(tmp_path / "r.json", other), tmp_path / "g",
+    assert "r.json: training.controlnet.latent_crop [4, 5, 4]: each must be a multiple of the UNet's downsampling 2 and " \
+           "at most the latent [8, 8, 8]" in error("controlnet", dataset, write_config(tmp_path / "r.json", other), tmp_path / "g",
                                                 "--previous", str(stages / "diffusion" / "model"))
     del other["training"]["controlnet"]
-    assert "has no training.controlnet section" in error("controlnet", dataset, write_config(tmp_path / "q.json", other),
+    assert "q.json: training.controlnet: missing: the controlnet task trains with it" in error("controlnet", dataset, write_config(tmp_path / "q.json", other),
                                                          tmp_path / "f", "--previous", str(stages / "diffusion" / "model"))
 
 
@@ -247,7 +247,7 @@ def test_error_budget_splits_each_stage_by_tissue_and_matches_the_container_sct(
     for stage in ("grid", "autoencoder", "sampler"):  # the body's MAE is the share-weighted mean of the classes'
         parts = sum(share[k] * budget[stage][k] for k in ("bone", "air", "soft") if share[k] > 0)
         assert budget[stage]["body"] == pytest.approx(parts, rel=1e-4)
-    case = load_training_case(case_id, find_cases(dataset)[case_id])
+    case = load_training_case(case_id, find_cases(dataset)[case_id], (0.5, 99.5))
     pipeline = load_pipeline(ModelEntry("Brain", "ldm", folder), torch.device("cpu"))
     sct = to_array(hu_to_sct(pipeline.predict(case.inputs), case.inputs.body, case.inputs.mr_image))
     assert budget["sampler"]["body"] == pytest.approx(mae(case.ct, sct, case.inputs.body), rel=1e-5)

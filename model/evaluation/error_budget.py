@@ -19,6 +19,7 @@ Each is split by CT class: bone (> 300 HU), air (< -300 HU) and soft tissue
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -26,6 +27,7 @@ import numpy as np
 import torch
 
 from model.cli import exit_code
+from model.config import LatentDiffusionConfig, load_config
 from model.errors import InputError, WeightsError
 from model.imageio import hu_to_sct, to_array
 from model.pipelines.latent_windows import reconstruct_hu
@@ -33,7 +35,7 @@ from model.pipelines.ldm import LatentDiffusionPipeline
 from model.preprocessing.headgrid import fit_case, from_grid, to_grid
 from model.preprocessing.intensity import unit_to_ct
 from model.train.data import find_cases, load_training_case
-from model.weights import CONFIG, read_config, verify_manifest
+from model.weights import CONFIG, verify_manifest
 
 BONE_HU, AIR_HU = 300.0, -300.0
 CLASSES = ("bone", "air", "soft")
@@ -78,27 +80,26 @@ def format_budget(name: str, budget: dict) -> str:
     return "\n".join([head, *rows])
 
 
-def run(args) -> dict:
+def budget_report(args) -> dict:
     verify_manifest(args.model)
-    config = read_config(args.model)
-    if config.get("pipeline") != LatentDiffusionPipeline.name:
-        raise WeightsError(args.model / CONFIG, f"is a {config.get('pipeline')!r} model; the error budget is for the brain's "
+    config = load_config(args.model / CONFIG, WeightsError)
+    if not isinstance(config, LatentDiffusionConfig):
+        raise WeightsError(args.model / CONFIG, f"is a {config.pipeline!r} model; the error budget is for the brain's "
                                                 f"{LatentDiffusionPipeline.name!r} models")
-    sampler = config.setdefault("sampler", {})
-    for key in ("steps", "samples"):  # try other sampler settings without editing the (hashed) folder
-        if getattr(args, key) is not None:
-            sampler[key] = getattr(args, key)
+    changes = {key: getattr(args, key) for key in ("steps", "samples") if getattr(args, key) is not None}
+    # other sampler settings, tried without editing the (hashed) folder
+    config = dataclasses.replace(config, sampler=dataclasses.replace(config.sampler, **changes))
     pipeline = LatentDiffusionPipeline.from_folder(args.model, config, torch.device("cpu"))
     paths = find_cases(args.data)
     budgets = {}
     for case_id in args.cases:
         if case_id not in paths:
             raise InputError(args.data, f"has no case {case_id}")
-        budgets[case_id] = case_budget(pipeline, load_training_case(case_id, paths[case_id]), args.sample)
+        budgets[case_id] = case_budget(pipeline, load_training_case(case_id, paths[case_id], config.preprocessing.mr_percentiles), args.sample)
         print(format_budget(case_id, budgets[case_id]), flush=True)
     report = {"cases": budgets, "mean": mean_budget(list(budgets.values()))}
     print(f"MAE (HU) inside the body, and by CT class (share of the body's voxels); sampler: "
-          f"{sampler.get('steps', 50)} steps, mean of {sampler.get('samples', 1)} sample(s):")
+          f"{config.sampler.steps} steps, mean of {config.sampler.samples} sample(s):")
     print(format_budget("mean", report["mean"]))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
@@ -117,4 +118,4 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    return exit_code(lambda: run(args))
+    return exit_code(lambda: budget_report(args))

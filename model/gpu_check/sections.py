@@ -12,7 +12,6 @@ ddp             DistributedDataParallel over NCCL (gloo on the CPU) with one pro
 from __future__ import annotations
 
 import copy
-import json
 import os
 import socket
 import statistics
@@ -26,6 +25,7 @@ import numpy as np
 import torch
 
 from model.budget import device_clock as clock
+from model.config import parse_config, read_json
 from model.tools.bench import LARGEST_PELVIS, synthetic_body
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,7 +52,13 @@ def peak_gib(dev: torch.device) -> float | None:
 
 
 def load_config(path: Path) -> dict:
-    return json.loads(path.read_text())
+    """A config as JSON (the sections shrink or adjust it, then parse it: :func:`typed`)."""
+    return read_json(path)
+
+
+def typed(config: dict, path: Path, note: str = ""):
+    """``config`` (read from ``path``, adjusted by the check) parsed (model.config); errors name the file."""
+    return parse_config(config, f"{path}{note}")
 
 
 # ------------------------------------------------------------------------------------------------ environment
@@ -95,16 +101,14 @@ def hu_difference(a: np.ndarray, b: np.ndarray, body: np.ndarray) -> dict:
 def correctness(smoke: bool) -> dict:
     from model.pipelines import load_pipeline
     from model.preprocessing.intensity import sct_voxels
-    from model.registry import ModelEntry
-    from model.weights import read_config
+    from model.registry import model_entry
 
     dev, out = device(), {}
     for region in ("pelvis", "brain"):
         if smoke and region == "brain":
             out[region] = "skipped with --smoke (about 20 s a run on 2 CPU cores); brain_method runs the same code"
             continue
-        config = read_config(WEIGHTS / region)
-        pipeline = load_pipeline(ModelEntry(config["region"], config["pipeline"], WEIGHTS / region), dev)
+        pipeline = load_pipeline(model_entry(WEIGHTS / region), dev)
         case, expected = sample_case(region)
         reduced = pipeline.precision
         runs, seconds = {}, {}
@@ -205,9 +209,10 @@ def brain_method(smoke: bool) -> dict:
     config = load_config(METHOD_BRAIN)
     config = toy_brain(config) if smoke else config
     config["latent"] = {"scale_factor": 1.0}
+    config = typed(config, METHOD_BRAIN, " (smoke: toy sizes)" if smoke else "")
     torch.manual_seed(0)
     nets = {"autoencoder": build_autoencoder(config), "unet": build_unet(config), "controlnet": build_controlnet(config)}
-    out = {"grid": config["grid"]["size"], "steps": config["sampler"]["steps"],
+    out = {"grid": list(config.grid.size), "steps": config.sampler.steps,
            "reinitialised_zero_tensors": reinit_zero_layers(nets["unet"], nets["controlnet"])}
     pipeline = LatentDiffusionPipeline(**nets, config=config, device=dev)
     out["precision"] = pipeline.precision.describe()
@@ -238,13 +243,13 @@ def pelvis_largest(smoke: bool) -> dict:
 
     dev = device()
     config = load_config(METHOD_PELVIS)
-    config = toy_pelvis(config) if smoke else config
+    config = typed(toy_pelvis(config) if smoke else config, METHOD_PELVIS, " (smoke: toy sizes)" if smoke else "")
     shape = (20, 60, 70) if smoke else LARGEST_PELVIS
     torch.manual_seed(0)
-    pipeline = Pix2PixPipeline(build_generator(config["networks"]["generator"]), config, dev)
+    pipeline = Pix2PixPipeline(build_generator(config.networks.generator), config, dev)
     case = synthetic(*synthetic_body(shape), (1.0, 1.0, 2.5))  # model.bench's elliptic pelvis
-    batch, stitch = window_plan(pipeline.generator, tuple(config["inference"]["roi_size"]), dev, pipeline.precision,
-                                config["inference"], int(np.prod(shape)))
+    batch, stitch = window_plan(pipeline.generator, config.inference.roi_size, dev, pipeline.precision,
+                                config.inference, int(np.prod(shape)))
     pipeline.predict(case)  # warm-up
     seconds = []
     reset_peak(dev)
@@ -252,7 +257,7 @@ def pelvis_largest(smoke: bool) -> dict:
         start = clock(dev)
         hu = pipeline.predict(case)
         seconds.append(round(clock(dev) - start, 3))
-    return {"shape_zyx": list(shape), "roi_size": config["inference"]["roi_size"], "overlap": config["inference"]["overlap"],
+    return {"shape_zyx": list(shape), "roi_size": list(config.inference.roi_size), "overlap": config.inference.overlap,
             "precision": pipeline.precision.describe(), "window_batch": batch, "stitching_on": str(stitch),
             "seconds": seconds, "peak_gib": peak_gib(dev), "finite": bool(np.isfinite(hu).all())}
 
@@ -284,8 +289,9 @@ def training_steps(smoke: bool) -> dict:
     pelvis = toy_pelvis(pelvis) if smoke else pelvis
     pelvis["training"]["amp"] = amp
     torch.manual_seed(0)
+    pelvis = typed(pelvis, METHOD_PELVIS, f" (training.amp {amp})")
     task = Pix2PixTask(pelvis, dev)
-    patch = (1, 1, *pelvis["training"]["patch_size"])
+    patch = (1, 1, *pelvis.training.patch_size)
     mr, ct = torch.rand(patch, device=dev) * 2 - 1, torch.rand(patch, device=dev) * 2 - 1
     out["pix2pix"] = _timed_steps(lambda: task.train_step(mr, ct), dev, repeats)
     del task
@@ -293,10 +299,10 @@ def training_steps(smoke: bool) -> dict:
     brain = toy_brain(brain) if smoke else brain
     brain["training"]["autoencoder"]["losses"]["perceptual_weight"] = 0
     with tempfile.TemporaryDirectory() as tmp:
-        folder = random_stage_folder(brain, Path(tmp))
+        folder = random_stage_folder(brain, Path(tmp), METHOD_BRAIN)
         for stage in ("autoencoder", "diffusion", "controlnet"):
-            task = brain_stage_task(brain, stage, dev, folder, amp)
-            mr, target, iteration = stage_inputs(brain, stage, dev)
+            task = brain_stage_task(brain, stage, dev, folder, amp, METHOD_BRAIN)
+            mr, target, iteration = stage_inputs(typed(brain, METHOD_BRAIN), stage, dev)
             out[stage] = _timed_steps(lambda: task.train_step(mr, target, iteration=iteration), dev, repeats)
             del task
     return out

@@ -1,9 +1,11 @@
-"""Networks built from the ``networks`` section of a model config (MONAI core)."""
+"""The Pix2Pix networks (MONAI core), built from a config's ``networks`` section (model.config)."""
 from __future__ import annotations
 
 import torch
 from monai.networks.nets import PatchDiscriminator, UNet
 from torch import nn
+
+from model.config import Discriminator, Generator
 
 
 class Pix2PixGenerator(nn.Module):
@@ -26,20 +28,15 @@ class Pix2PixGenerator(nn.Module):
         return torch.tanh(self.unet(mr))
 
 
-def build_generator(config: dict) -> Pix2PixGenerator:
-    return Pix2PixGenerator(**config)
+def build_generator(settings: Generator) -> Pix2PixGenerator:
+    return Pix2PixGenerator(settings.channels, settings.strides, settings.num_res_units, settings.norm, settings.dropout)
 
 
-def build_discriminator(config: dict) -> PatchDiscriminator:
-    """Conditional 3-D PatchGAN on cat([MR, CT]); its forward returns a list, logits last."""
-    return PatchDiscriminator(
-        spatial_dims=3,
-        in_channels=2,
-        out_channels=1,
-        channels=config.get("channels", 32),
-        num_layers_d=config.get("num_layers_d", 3),
-        norm=config.get("norm", "INSTANCE"),
-    )
+def build_discriminator(settings: Discriminator, in_channels: int = 2) -> PatchDiscriminator:
+    """A 3-D PatchGAN; its forward returns a list, logits last. Pix2Pix's is conditional, on cat([MR, CT])
+    (2 channels); the brain autoencoder's sees the CT alone (1)."""
+    return PatchDiscriminator(spatial_dims=3, in_channels=in_channels, out_channels=1, channels=settings.channels,
+                              num_layers_d=settings.num_layers_d, norm=settings.norm)
 
 
 def downsampling_factors(strides) -> tuple[int, int, int]:

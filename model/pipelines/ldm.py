@@ -15,56 +15,49 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from model.budget import DEFAULT_MIN_STEPS, SamplingPlan, TimeBudget, synchronized_clock
+from model.budget import SamplingPlan, TimeBudget, synchronized_clock
+from model.config import LatentDiffusionConfig
 from model.errors import NonFiniteOutput
-from model.networks.latent import (
-    build_autoencoder,
-    build_controlnet,
-    build_ddim,
-    build_unet,
-    check_shapes,
-    controlled_prediction,
-    embedded_conditioning,
-    latent_shape,
-)
+from model.networks.latent import (build_autoencoder, build_controlnet, build_ddim, build_unet, check_shapes,
+                                   controlled_prediction, embedded_conditioning, latent_shape)
+from model.pipelines.base import Pipeline
 from model.pipelines.latent_windows import decode_seconds, latent_to_hu, scale_factor
 from model.precision import InferencePrecision, inference_precision, with_float32_retry
 from model.preprocessing.headgrid import GridFit, fit_case, to_grid
-from model.preprocessing.intensity import DEFAULT_MR_PERCENTILES, normalise_mr
-from model.weights import CONFIG, load_weights
+from model.preprocessing.intensity import normalise_mr
+from model.weights import load_weights
 
 log = logging.getLogger(__name__)
 
 
-class LatentDiffusionPipeline:
+class LatentDiffusionPipeline(Pipeline):
     name = "ldm"
+    config_class = LatentDiffusionConfig
+    samples_cases = True
 
-    def __init__(self, autoencoder, unet, controlnet, config: dict, device: torch.device):
+    def __init__(self, autoencoder, unet, controlnet, config: LatentDiffusionConfig, device: torch.device):
         self.autoencoder = autoencoder.to(device).eval()
         self.unet = unet.to(device).eval()
         self.controlnet = controlnet.to(device).eval()
         self.config = config
         self.device = device
-        self.scale = scale_factor(config, Path(CONFIG))
-        self.percentiles = tuple(config.get("preprocessing", {}).get("mr_percentiles", DEFAULT_MR_PERCENTILES))
-        sampler = config.get("sampler", {})
-        self.steps = int(sampler.get("steps", 50))
-        self.seed = int(sampler.get("seed", 0))
-        self.samples = int(sampler.get("samples", 1))
-        self.conditioning_scale = float(sampler.get("conditioning_scale", 1.0))
+        self.scale = scale_factor(config)
+        self.percentiles = config.preprocessing.mr_percentiles
+        sampler = config.sampler
+        self.steps, self.seed, self.samples = sampler.steps, sampler.seed, sampler.samples
+        self.conditioning_scale = sampler.conditioning_scale
         # What a time budget may lower the sampler to (model.budget): one sample, and 10 steps or the configured
         # steps where fewer.
-        self.min_samples = positive_int(sampler.get("min_samples", 1), "sampler.min_samples")
-        self.min_steps = positive_int(sampler.get("min_steps", min(self.steps, DEFAULT_MIN_STEPS)), "sampler.min_steps")
-        self.precision = inference_precision(device, bool(sampler.get("amp", True)))
+        self.min_samples, self.min_steps = sampler.min_samples, sampler.step_floor
+        self.precision = inference_precision(device, sampler.amp)
 
     @classmethod
-    def from_folder(cls, folder: Path, config: dict, device: torch.device) -> "LatentDiffusionPipeline":
-        check_shapes(config, folder / CONFIG)
-        scale_factor(config, folder / CONFIG)
+    def from_folder(cls, folder: Path, config: LatentDiffusionConfig, device: torch.device) -> "LatentDiffusionPipeline":
+        check_shapes(config)
+        scale_factor(config)
         nets = {"autoencoder": build_autoencoder(config), "unet": build_unet(config), "controlnet": build_controlnet(config)}
         for key, net in nets.items():
-            load_weights(net, folder / config["weights"][key])
+            load_weights(net, folder / config.weights[key])
         return cls(**nets, config=config, device=device)
 
     @torch.no_grad()
@@ -154,9 +147,3 @@ class LatentDiffusionPipeline:
         """Mean HU and the per-voxel standard deviation over ``samples`` seeds (a budget keeps at least 2)."""
         volumes = np.stack(self.predict_samples(case, samples, budget=budget, min_samples=2))
         return volumes.mean(0, dtype=np.float32), volumes.std(0, dtype=np.float32)
-
-
-def positive_int(value, key: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{key} must be a whole number >= 1, got {value!r}")
-    return value

@@ -7,44 +7,48 @@ import numpy as np
 import torch
 
 from model.budget import TimeBudget
+from model.config import Pix2PixConfig
 from model.errors import WeightsError
 from model.networks.pix2pix import Pix2PixGenerator, build_generator, downsampling_factors
+from model.pipelines.base import Pipeline
 from model.pipelines.sliding import predict_volume
 from model.precision import inference_precision, with_float32_retry
-from model.preprocessing.intensity import DEFAULT_MR_PERCENTILES, normalise_mr, unit_to_ct
-from model.weights import CONFIG, load_weights
+from model.preprocessing.intensity import normalise_mr, unit_to_ct
+from model.weights import load_weights
 
 
-def check_inference_config(config: dict, path: Path) -> None:
+def check_inference_config(config: Pix2PixConfig) -> None:
     """The window must divide by the U-Net's downsampling, axis by axis."""
-    roi = config["inference"]["roi_size"]
-    factors = downsampling_factors(config["networks"]["generator"]["strides"])
-    if len(roi) != 3 or any(r % f for r, f in zip(roi, factors)):
-        raise WeightsError(path, f"inference roi_size {roi} must be 3 numbers divisible by the generator's downsampling {list(factors)}")
+    roi = config.inference.roi_size
+    factors = downsampling_factors(config.networks.generator.strides)
+    if any(r % f for r, f in zip(roi, factors)):
+        raise WeightsError(config.source, f"inference.roi_size {list(roi)} must divide by the generator's downsampling "
+                                          f"{list(factors)}")
 
 
-class Pix2PixPipeline:
+class Pix2PixPipeline(Pipeline):
     name = "pix2pix"
+    config_class = Pix2PixConfig
 
-    def __init__(self, generator: Pix2PixGenerator, config: dict, device: torch.device):
+    def __init__(self, generator: Pix2PixGenerator, config: Pix2PixConfig, device: torch.device):
         self.generator = generator.to(device).eval()
         self.config = config
         self.device = device
-        self.percentiles = tuple(config.get("preprocessing", {}).get("mr_percentiles", DEFAULT_MR_PERCENTILES))
-        self.precision = inference_precision(device, bool(config["inference"].get("amp", True)))
+        self.percentiles = config.preprocessing.mr_percentiles
+        self.precision = inference_precision(device, config.inference.amp)
 
     @classmethod
-    def from_folder(cls, folder: Path, config: dict, device: torch.device) -> "Pix2PixPipeline":
-        check_inference_config(config, folder / CONFIG)
-        generator = build_generator(config["networks"]["generator"])
-        load_weights(generator, folder / config["weights"]["generator"])
+    def from_folder(cls, folder: Path, config: Pix2PixConfig, device: torch.device) -> "Pix2PixPipeline":
+        check_inference_config(config)
+        generator = build_generator(config.networks.generator)
+        load_weights(generator, folder / config.weights["generator"])
         return cls(generator, config, device)
 
     def predict_unit(self, mr_unit: np.ndarray, budget: TimeBudget | None = None) -> np.ndarray:
         """Normalised MR -> CT in [-1, 1], whole volume (a non-finite output is run again in float32, once).
         With a ``budget`` the log says, from the first window batch, whether the volume fits it."""
         return with_float32_retry(
-            lambda precision: predict_volume(self.generator, mr_unit, self.config["inference"], self.device,
+            lambda precision: predict_volume(self.generator, mr_unit, self.config.inference, self.device,
                                              precision=precision, budget=budget),
             self.precision, "Pix2Pix windows")
 

@@ -20,6 +20,7 @@ from monai.inferers import sliding_window_inference
 from torch import nn
 
 from model.budget import TimeBudget, WindowPace, synchronized_clock, window_count
+from model.config import SlidingWindow
 from model.errors import NonFiniteOutput
 from model.precision import InferencePrecision, inference_precision
 
@@ -58,19 +59,19 @@ def measure_window_bytes(net: nn.Module, roi_size, device: torch.device,
     return per_window, fixed, available
 
 
-def window_plan(net: nn.Module, roi_size, device: torch.device, precision: InferencePrecision, config: dict,
+def window_plan(net: nn.Module, roi_size, device: torch.device, precision: InferencePrecision, config: SlidingWindow,
                 voxels: int = 0, measure: Callable = measure_window_bytes) -> tuple[int, torch.device]:
     """(window batch, stitching device): the config's batch and the CPU on the CPU; on CUDA as many windows
     as the memory budget allows, stitched on the GPU when the output of ``voxels`` fits beside them."""
-    max_batch = int(config.get("sw_batch_size", 1))
+    max_batch = config.sw_batch_size
     if device.type != "cuda":
         return max_batch, CPU
     per_window, fixed, available = measure(net, roi_size, device, precision)
-    budget = int(min(float(config.get("gpu_memory_budget_gb", 14.0)) * GIB, available))  # never more than the device has
+    budget = int(min(config.gpu_memory_budget_gb * GIB, available))  # never more than the device has
     stitch = STITCH_BYTES_PER_VOXEL * voxels
     on_device = fixed + per_window + stitch <= budget * BUDGET_HEADROOM
     batch = choose_window_batch(per_window, fixed + (stitch if on_device else 0), budget,
-                                int(config.get("max_sw_batch_size", 16)))
+                                config.max_sw_batch_size)
     log.info("GPU budget %.1f GiB, %.2f GiB per window -> window batch %d, stitching on the %s", budget / GIB,
              per_window / GIB, batch, "GPU" if on_device else "CPU")
     return batch, device if on_device else CPU
@@ -111,23 +112,23 @@ def run_windows(net: nn.Module, attempt: Callable[[int, torch.device], T], batch
         net.to(home)
 
 
-def predict_volume(net: nn.Module, volume: np.ndarray, config: dict, device: torch.device,
+def predict_volume(net: nn.Module, volume: np.ndarray, config: SlidingWindow, device: torch.device,
                    background: float = -1.0, precision: InferencePrecision | None = None,
                    budget: TimeBudget | None = None) -> np.ndarray:
     """Run ``net`` over a (z, y, x) float32 volume; returns the blended (z, y, x) output on the CPU.
 
-    ``config`` is the model's ``inference`` section: ``roi_size`` (z, y, x), ``overlap``,
-    ``sw_batch_size`` and, for CUDA, ``gpu_memory_budget_gb`` and ``max_sw_batch_size``. A non-finite
+    ``config`` is the model's ``inference`` section (:class:`model.config.SlidingWindow`): ``roi_size`` (z, y, x),
+    ``overlap``, ``sw_batch_size`` and, for CUDA, ``gpu_memory_budget_gb`` and ``max_sw_batch_size``. A non-finite
     output raises :class:`NonFiniteOutput` (the pipeline may retry in float32). With a ``budget``, the first
     window batch is timed and the log says whether the whole volume fits it (model.budget).
     """
-    roi_size = tuple(int(v) for v in config["roi_size"])
+    roi_size = config.roi_size
     if precision is None:
-        precision = inference_precision(device, bool(config.get("amp", True)))
+        precision = inference_precision(device, config.amp)
     inputs = torch.from_numpy(np.ascontiguousarray(volume, dtype=np.float32))[None, None]
     net.to(device)
     batch, stitch = window_plan(net, roi_size, device, precision, config, int(np.prod(volume.shape)))
-    overlap = float(config.get("overlap", 0.25))
+    overlap = config.overlap
     pace = WindowPace(budget, window_count(volume.shape, roi_size, overlap), synchronized_clock(device))
 
     def attempt(batch: int, on: torch.device) -> torch.Tensor:

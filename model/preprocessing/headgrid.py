@@ -102,6 +102,6 @@ def from_grid(volume: np.ndarray, fit: GridFit, fill: float) -> np.ndarray:
     return out
 
 
-def fit_case(case, config: dict) -> GridFit:
-    grid = config["grid"]
-    return plan_fit(case.body, case.mr_image.GetSpacing(), grid["size"], grid["spacing_mm"])
+def fit_case(case, config) -> GridFit:
+    """How a case (model.cases.CaseInput) sits on a brain config's model grid (``grid.size``, ``grid.spacing_mm``)."""
+    return plan_fit(case.body, case.mr_image.GetSpacing(), config.grid.size, config.grid.spacing_mm)

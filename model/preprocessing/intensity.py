@@ -10,7 +10,6 @@ import numpy as np
 # The sCT's range and its value outside the body (the container's output, and the challenge's clipping).
 HU_MIN, HU_MAX = -1024, 3071
 HU_OUTSIDE_BODY = -1000
-DEFAULT_MR_PERCENTILES = (0.5, 99.5)
 # Percentiles of a large mask are estimated from at most this many voxels (deterministic stride).
 PERCENTILE_SAMPLE = 2_000_000
 
@@ -36,7 +35,7 @@ class FlatMRError(ValueError):
     """The MR has no contrast inside the body mask."""
 
 
-def normalise_mr(mr: np.ndarray, body: np.ndarray, percentiles=DEFAULT_MR_PERCENTILES) -> np.ndarray:
+def normalise_mr(mr: np.ndarray, body: np.ndarray, percentiles: tuple[float, float]) -> np.ndarray:
     """Map the MR's [p_low, p_high] percentiles inside the body to [-1, 1], clip, -1 outside."""
     inside = mr[body]
     step = max(1, inside.size // PERCENTILE_SAMPLE)

@@ -48,23 +48,14 @@ import torch
 from model.budget import TimeBudget, device_clock
 from model.cases import CaseInput
 from model.cli import setup_logging
+from model.config import LatentDiffusionConfig, parse_config, read_json
 from model.device import choose_device, cpu_model, peak_rss_gib
-from model.networks.latent import (
-    autoencoder_factor,
-    build_autoencoder,
-    build_controlnet,
-    build_ddim,
-    build_unet,
-    check_shapes,
-    controlled_prediction,
-    embedded_conditioning,
-    grid_size,
-    latent_shape,
-)
+from model.networks.latent import (autoencoder_factor, build_autoencoder, build_controlnet, build_ddim, build_unet, check_shapes,
+                                   controlled_prediction, embedded_conditioning, latent_shape)
 from model.pipelines import load_pipeline
 from model.precision import inference_precision, native_cpu_bf16
-from model.registry import ModelEntry
-from model.weights import read_config, save_networks, write_config, write_manifest
+from model.registry import model_entry
+from model.weights import save_networks, write_config, write_manifest
 
 LARGEST_PELVIS = (153, 410, 586)
 
@@ -86,18 +77,18 @@ def synthetic_case(shape, spacing=(1.0, 1.0, 2.5), seed: int = 0) -> CaseInput:
     return CaseInput(image, mr, body)
 
 
-def sampling_step_seconds(config: dict, device: torch.device, repeats: int) -> tuple[list[float], float]:
+def sampling_step_seconds(config: LatentDiffusionConfig, device: torch.device, repeats: int) -> tuple[list[float], float]:
     """Seconds of ``repeats`` sampling steps as the sampler runs them, and of the MR's conditioning
     embedding, which the sampler computes once per sample (both after a warm-up run)."""
-    check_shapes(config, Path("config"))
+    check_shapes(config)
     unet, controlnet = build_unet(config).to(device).eval(), build_controlnet(config).to(device).eval()
     scheduler = build_ddim(config)
-    scheduler.set_timesteps(int(config.get("sampler", {}).get("steps", 50)))
+    scheduler.set_timesteps(config.sampler.steps)
     x = torch.randn((1, *latent_shape(config)), device=device)
-    mr = torch.rand((1, 1, *grid_size(config)), device=device) * 2 - 1
+    mr = torch.rand((1, 1, *config.grid.size), device=device) * 2 - 1
     t = int(scheduler.timesteps[0])
     timestep = torch.full((1,), t, device=device, dtype=torch.long)
-    precision = inference_precision(device, bool(config.get("sampler", {}).get("amp", True)))
+    precision = inference_precision(device, config.sampler.amp)
 
     seconds = []
     with torch.no_grad():
@@ -120,15 +111,16 @@ def sampling_step_seconds(config: dict, device: torch.device, repeats: int) -> t
 RANDOM_BRAIN_NETS = {"autoencoder": build_autoencoder, "unet": build_unet, "controlnet": build_controlnet}
 
 
-def random_model_folder(config: dict, folder: Path, parts=None) -> Path:
-    """A model folder (weights, config, manifest) of the networks ``config`` describes (a training config will
-    do), random weights; ``parts``: only these brain networks."""
+def random_model_folder(config: dict, folder: Path, parts=None, source: str | Path = "config") -> Path:
+    """A model folder (weights, config, manifest) of the networks ``config`` (JSON as read from ``source``)
+    describes (a training config will do), random weights; ``parts``: only these brain networks."""
     from model.networks.pix2pix import build_generator
 
-    if config["pipeline"] == "pix2pix":
-        nets, extra = {"generator": build_generator(config["networks"]["generator"])}, {}
+    spec = parse_config(config, source)
+    if spec.pipeline == "pix2pix":
+        nets, extra = {"generator": build_generator(spec.networks.generator)}, {}
     else:
-        nets = {name: RANDOM_BRAIN_NETS[name](config) for name in parts or RANDOM_BRAIN_NETS}
+        nets = {name: RANDOM_BRAIN_NETS[name](spec) for name in parts or RANDOM_BRAIN_NETS}
         extra = {"latent": {"scale_factor": 1.0}}
     files = save_networks(folder, nets)
     write_config(folder, {**config, **extra, "weights": files})
@@ -136,20 +128,20 @@ def random_model_folder(config: dict, folder: Path, parts=None) -> Path:
     return folder
 
 
-def random_stage_folder(config: dict, folder: Path) -> Path:
+def random_stage_folder(config: dict, folder: Path, source: str | Path = "config") -> Path:
     """The random autoencoder and UNet a later brain training stage starts from (:func:`random_model_folder`)."""
-    return random_model_folder(config, folder, ("autoencoder", "unet"))
+    return random_model_folder(config, folder, ("autoencoder", "unet"), source)
 
 
-def stage_inputs(config: dict, stage: str, device: torch.device) -> tuple:
+def stage_inputs(config: LatentDiffusionConfig, stage: str, device: torch.device) -> tuple:
     """(mr, target, iteration) of the shapes the stage trains on: the autoencoder's CT patch (after its
     adversarial warm-up), a latent (block) and, for the ControlNet, the MR block over the same voxels."""
-    training = config["training"][stage]
+    training = getattr(config.training, stage)
     if stage == "autoencoder":
-        warmup = int(training.get("losses", {}).get("adversarial_warmup", 0))
-        return None, torch.rand((1, 1, *training["patch_size"]), device=device) * 2 - 1, warmup + 1
+        warmup = training.losses.adversarial_warmup
+        return None, torch.rand((1, 1, *training.patch_size), device=device) * 2 - 1, warmup + 1
     shape = latent_shape(config)
-    block = training.get("latent_crop") or shape[1:]
+    block = training.latent_crop or shape[1:]
     mr = None
     if stage == "controlnet":
         mr = torch.rand((1, 1, *(b * autoencoder_factor(config) for b in block)), device=device) * 2 - 1
@@ -159,33 +151,34 @@ def stage_inputs(config: dict, stage: str, device: torch.device) -> tuple:
 PRECISIONS = {"float32": False, "bf16": "bf16"}  # name -> training.<stage>.amp
 
 
-def brain_stage_task(config: dict, stage: str, device: torch.device, folder: Path, amp):
+def brain_stage_task(config: dict, stage: str, device: torch.device, folder: Path, amp, source: str | Path = "config"):
     """A brain stage's own training task on random weights (``folder``: :func:`random_stage_folder`), with
-    ``training.<stage>.amp`` set to ``amp``."""
-    from model.train.tasks.autoencoder import AutoencoderTask
-    from model.train.tasks.latent_stages import ControlNetTask, DiffusionTask
+    ``training.<stage>.amp`` set to ``amp`` (``config``: JSON as read from ``source``)."""
+    from model.train.tasks import task_classes
 
     variant = copy.deepcopy(config)
     variant["training"][stage]["amp"] = amp
-    task_class = {"autoencoder": AutoencoderTask, "diffusion": DiffusionTask, "controlnet": ControlNetTask}[stage]
-    task = task_class(variant, device, None if stage == "autoencoder" else folder)  # the first stage starts from nothing
+    spec = parse_config(variant, source)
+    task = task_classes()[stage](spec, device, None if stage == "autoencoder" else folder)  # the first stage starts from nothing
     if getattr(task, "scale", 0) is None:  # the diffusion stage computes it from its data
         task.scale = 1.0
     return task
 
 
-def training_step_seconds(config: dict, device: torch.device, repeats: int) -> dict[str, dict[str, list[float]]]:
+def training_step_seconds(config: dict, device: torch.device, repeats: int,
+                          source: str | Path = "config") -> dict[str, dict[str, list[float]]]:
     """Seconds of ``repeats`` training steps of each brain stage in each precision (stage -> precision ->
     seconds), the two precisions' steps alternating (after two warm-up steps each) so that both see the
-    same machine."""
-    check_shapes(config, Path("config"))
+    same machine. ``config``: JSON as read from ``source``."""
+    spec = parse_config(config, source)
+    check_shapes(spec)
     seconds: dict[str, dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         torch.manual_seed(0)
-        folder = random_stage_folder(config, Path(tmp))
+        folder = random_stage_folder(config, Path(tmp), source)
         for stage in ("autoencoder", "diffusion", "controlnet"):
-            tasks = {name: brain_stage_task(config, stage, device, folder, amp) for name, amp in PRECISIONS.items()}
-            mr, target, iteration = stage_inputs(config, stage, device)
+            tasks = {name: brain_stage_task(config, stage, device, folder, amp, source) for name, amp in PRECISIONS.items()}
+            mr, target, iteration = stage_inputs(spec, stage, device)
             seconds[stage] = {name: [] for name in tasks}
             for run in range(repeats + 2):
                 for name, task in tasks.items():
@@ -224,22 +217,23 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     device = choose_device(args.device)
     if args.training_steps:
-        return training_steps_report(json.loads(args.training_steps.read_text()), device, args)
+        return training_steps_report(read_json(args.training_steps), device, args)
     if args.sampling_step and args.attention == "both":
         return attention_report(args)
     if args.sampling_step:
-        config = json.loads(args.sampling_step.read_text())
+        config = read_json(args.sampling_step)
         if args.attention != "config":
             config["networks"]["unet"]["sdpa"] = args.attention == "sdpa"
-        seconds, embedding = sampling_step_seconds(config, device, args.repeats)
-        what = f"one sampling step of {args.sampling_step} (latent {'x'.join(map(str, latent_shape(config)))})"
+        spec = parse_config(config, args.sampling_step)
+        seconds, embedding = sampling_step_seconds(spec, device, args.repeats)
+        what = f"one sampling step of {args.sampling_step} (latent {'x'.join(map(str, latent_shape(spec)))})"
         figures = {"what": "sampling_step", "config": str(args.sampling_step), "embedding_seconds": round(embedding, 3),
-                   "attention": "sdpa" if config["networks"]["unet"].get("sdpa", True) else "explicit"}
+                   "attention": "sdpa" if spec.networks.unet.sdpa else "explicit"}
     else:
         with tempfile.TemporaryDirectory() as tmp:
             if args.random_weights:
                 torch.manual_seed(0)
-                args.weights = random_model_folder(json.loads(args.random_weights.read_text()), Path(tmp))
+                args.weights = random_model_folder(read_json(args.random_weights), Path(tmp), source=args.random_weights)
             seconds = case_seconds(args, device)
         what = f"{'x'.join(map(str, args.shape))} through {args.random_weights or args.weights}"
         figures = {"what": "case", "weights": str(args.random_weights or args.weights), "shape_zyx": list(args.shape),
@@ -265,8 +259,7 @@ def case_seconds(args, device: torch.device) -> list[float]:
     """Each run's seconds for the whole per-case path through the model folder ``args.weights``."""
     from model.imageio import hu_to_sct
 
-    config = read_config(args.weights)
-    pipeline = load_pipeline(ModelEntry(config["region"], config["pipeline"], args.weights), device)
+    pipeline = load_pipeline(model_entry(args.weights), device)
     case = synthetic_case(tuple(args.shape), tuple(args.spacing))
     seconds = []
     for run in range(args.repeats):
@@ -316,7 +309,7 @@ def attention_report(args) -> int:
 
 def training_steps_report(config: dict, device: torch.device, args) -> int:
     """float32 against bfloat16 training steps of each brain stage: medians and their ratio."""
-    seconds = training_step_seconds(config, device, args.repeats)
+    seconds = training_step_seconds(config, device, args.repeats, args.training_steps)
     figures = {"what": "training_steps", "config": str(args.training_steps), "device": str(device), "threads": args.threads,
                "cpu": cpu_model(), "cpu_native_bf16": native_cpu_bf16(), "stages": {}}
     for stage, runs in seconds.items():

@@ -7,22 +7,14 @@ Several processes: ``torchrun --nproc_per_node N -m model.train ...``.
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 from pathlib import Path
 
 from model.cli import exit_code, setup_logging
-from model.errors import InputError
-from model.train.harness import Harness, training_section
-
-
-def task_classes() -> dict:
-    from model.train.tasks.autoencoder import AutoencoderTask
-    from model.train.tasks.latent_stages import ControlNetTask, DiffusionTask  # noqa: F401
-    from model.train.tasks.pix2pix import Pix2PixTask
-
-    return {task.name: task for task in (Pix2PixTask, AutoencoderTask, DiffusionTask, ControlNetTask)}
+from model.config import parse_config, read_json
+from model.train.harness import Harness
+from model.train.tasks import task_classes, training_section
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,18 +34,14 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
 
     def train() -> None:
-        try:
-            config = json.loads(args.config.read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise InputError(args.config, f"cannot read the config ({err})") from None
-        try:
-            section = training_section(config, tasks[args.task])
-        except KeyError as err:
-            raise InputError(args.config, f"has no {err.args[0]} section") from None
+        config = read_json(args.config)
+        task = tasks[args.task]
+        training_section(parse_config(config, args.config), task)  # a bad config fails here, naming its file
         if args.iterations:
+            section = config["training"][task.name] if task.staged else config["training"]
             section["iterations"] = args.iterations
-        Harness(tasks[args.task], config, args.data, args.out, resume=args.resume, device=args.device,
-                command=command, previous=args.previous).run()
+        Harness(task, config, args.data, args.out, resume=args.resume, device=args.device,
+                command=command, previous=args.previous, config_source=args.config).run()
 
     return exit_code(train)
 

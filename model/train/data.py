@@ -14,7 +14,7 @@ import torch
 
 from model.cases import CaseInput, CasePaths, read_case
 from model.errors import InputError
-from model.preprocessing.intensity import DEFAULT_MR_PERCENTILES, ct_to_unit, normalise_mr
+from model.preprocessing.intensity import ct_to_unit, normalise_mr
 
 ROLES = ("mr", "ct", "mask")
 # Patch centres are drawn from at most this many body voxels per case.
@@ -34,7 +34,10 @@ class TrainingCase:
 def find_cases(data_dir: Path) -> dict[str, dict[str, Path]]:
     """Case id -> {"mr", "ct", "mask"} paths; a case folder missing one of them is an error."""
     data_dir = Path(data_dir)
-    from model.imageio import image_stem, is_image_file  # SimpleITK: only where images are read
+    from model.imageio import (  # SimpleITK: only where images are read
+        image_stem,
+        is_image_file,
+    )
 
     if not data_dir.is_dir():
         raise InputError(data_dir, "training data folder not found")
@@ -52,7 +55,7 @@ def find_cases(data_dir: Path) -> dict[str, dict[str, Path]]:
     return cases
 
 
-def load_training_case(case_id: str, paths: dict[str, Path], percentiles=DEFAULT_MR_PERCENTILES, seed: int = 0) -> TrainingCase:
+def load_training_case(case_id: str, paths: dict[str, Path], percentiles: tuple[float, float], seed: int = 0) -> TrainingCase:
     from model.imageio import check_finite, read_on_grid, to_array
 
     inputs = read_case(CasePaths(paths["mr"], paths["mask"]))  # the container's own reader and checks

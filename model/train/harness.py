@@ -43,13 +43,15 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from model.config import ModelConfig, parse_config
 from model.device import report
 from model.errors import InputError
 from model.evaluation.metrics import image_metrics
 from model.files import atomic_path
 from model.precision import configure_training, training_autocast
 from model.preprocessing.intensity import sct_voxels
-from model.train.data import PatchSampler, TrainingCase, find_cases, load_training_case, split_cases
+from model.train.data import TrainingCase, find_cases, load_training_case, split_cases
+from model.train.tasks import section_name, training_section
 from model.weights import read_config, write_config, write_manifest
 
 log = logging.getLogger("train")
@@ -60,30 +62,12 @@ warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\
 RESUMABLE_CHANGES = {"iterations", "val_interval", "checkpoint_interval", "log_interval"}
 
 
-def training_section(config: dict, task_class) -> dict:
-    """``training`` of the config, or ``training.<task>`` for a staged task."""
-    section = config["training"]
-    if getattr(task_class, "staged", False):
-        if task_class.name not in section:
-            raise KeyError(f"training.{task_class.name}")
-        return section[task_class.name]
-    return section
-
-
-def mixed_precision(config: dict, task_class, device: torch.device):
+def mixed_precision(config: ModelConfig, task_class, device: torch.device):
     """A context-manager factory for the forward passes of one training step, from the task's
     ``training[.<stage>].amp`` (false or "bf16"; the policy is model.precision's). Validation always runs in
     float32, as the container does on the CPU."""
-    setting = training_section(config, task_class).get("amp", False)
-    return training_autocast(setting, _section_name(task_class), device)
-
-
-def _section_name(task_class) -> str:
-    return f"training.{task_class.name}" if getattr(task_class, "staged", False) else "training"
-
-
-def unwrap(net: torch.nn.Module) -> torch.nn.Module:
-    return net.module if isinstance(net, DistributedDataParallel) else net
+    setting = training_section(config, task_class).amp
+    return training_autocast(setting, section_name(task_class), device, config.source)
 
 
 class Distributed:
@@ -118,7 +102,7 @@ class Distributed:
         if self.world == 1:
             return
         for name, net in nets.items():
-            checksum = torch.stack([p.detach().double().sum() for p in unwrap(net).parameters()]).sum().reshape(1)
+            checksum = torch.stack([p.detach().double().sum() for p in net.parameters()]).sum().reshape(1)
             low, high = checksum.clone(), checksum.clone()
             dist.all_reduce(low, op=dist.ReduceOp.MIN)
             dist.all_reduce(high, op=dist.ReduceOp.MAX)
@@ -146,12 +130,17 @@ def _atomic_torch_save(obj, path: Path) -> None:
 
 
 class Harness:
+    """``config``: the config as JSON gives it (written unchanged into the run and its model folder), parsed
+    here once (model.config); ``config_source`` is the file its errors name."""
+
     def __init__(self, task_class, config: dict, data_dir: Path, out_dir: Path, *, resume: bool = False,
-                 device: str = "auto", command: str = "", previous: Path | None = None):
+                 device: str = "auto", command: str = "", previous: Path | None = None,
+                 config_source: str | Path = "config"):
         self.config = config
+        self.spec = parse_config(config, config_source)
         self.task_class = task_class
-        self.training = training_section(config, task_class)
-        if previous is not None and not getattr(task_class, "staged", False):
+        self.training = training_section(self.spec, task_class)
+        if previous is not None and not task_class.staged:
             raise InputError(previous, f"--previous is for staged tasks; {task_class.name} starts from scratch")
         self.previous = previous
         self.data_dir = Path(data_dir)
@@ -159,7 +148,7 @@ class Harness:
         self.resume = resume
         self.commands = [command]  # every command that trained these weights, recorded in the provenance
         self.dist = Distributed(device)
-        self.iterations = int(self.training["iterations"])
+        self.iterations = self.training.iterations
         self.best = {"mae": float("inf"), "iteration": None}
 
     # ----------------------------------------------------------------- setup
@@ -174,11 +163,11 @@ class Harness:
             (self.out / "config.json").write_text(json.dumps(self.config, indent=2) + "\n")
 
     def _load_data(self) -> None:
-        seed = int(self.training.get("seed", 0))
-        percentiles = self.config.get("preprocessing", {}).get("mr_percentiles", (0.5, 99.5))
+        seed = self.training.seed
+        percentiles = self.spec.preprocessing.mr_percentiles
         paths = find_cases(self.data_dir)
         try:
-            self.train_ids, self.val_ids = split_cases(sorted(paths), int(self.training.get("val_cases", 1)), seed)
+            self.train_ids, self.val_ids = split_cases(sorted(paths), self.training.val_cases, seed)
         except ValueError as err:
             raise InputError(self.data_dir, str(err)) from None
         self.train_cases = [load_training_case(c, paths[c], percentiles, seed) for c in self.train_ids]
@@ -189,19 +178,19 @@ class Harness:
             log.info("%d training case(s), %d validation case(s): %s", len(self.train_ids), len(self.val_ids), ", ".join(self.val_ids))
 
     def _build(self) -> None:
-        torch.manual_seed(int(self.training.get("seed", 0)))  # identical initial weights on every rank
-        kwargs = {"previous": self.previous} if getattr(self.task_class, "staged", False) else {}
-        self.task = self.task_class(self.config, self.dist.device, **kwargs)
+        torch.manual_seed(self.training.seed)  # identical initial weights on every rank
+        kwargs = {"previous": self.previous} if self.task_class.staged else {}
+        self.task = self.task_class(self.spec, self.dist.device, **kwargs)
         configure_training(self.dist.device)
         if self.dist.main:
-            report(self.dist.device, f"{_section_name(self.task_class)}.amp {self.training.get('amp') or 'float32'}"
+            report(self.dist.device, f"{section_name(self.task_class)}.amp {self.training.amp or 'float32'}"
                                      + (", TF32 on, cudnn.benchmark on" if self.dist.device.type == "cuda" else ""))
-        if self.dist.world > 1:
+        if self.dist.world > 1:  # the training steps run through DDP wrappers; the task keeps its plain networks
             ids = [self.dist.device.index] if self.dist.device.type == "cuda" else None
-            self.task.nets = {k: DistributedDataParallel(v, device_ids=ids) for k, v in self.task.nets.items()}
+            self.task.distribute(lambda net: DistributedDataParallel(net, device_ids=ids))
         if self.dist.rank:  # each process its own noise and timesteps (rank 0 keeps the single-process stream)
-            torch.manual_seed(int(self.training.get("seed", 0)) + 7919 * self.dist.rank)
-        factor = linear_decay(self.iterations, float(self.training.get("lr_decay_from", 1.0)))
+            torch.manual_seed(self.training.seed + 7919 * self.dist.rank)
+        factor = linear_decay(self.iterations, self.training.lr_decay_from)
         self.schedulers = {k: torch.optim.lr_scheduler.LambdaLR(opt, factor) for k, opt in self.task.optimizers.items()}
 
     # ------------------------------------------------------------ checkpoints
@@ -210,12 +199,12 @@ class Harness:
             "task": self.task.name,
             "iteration": iteration,
             "config": self.config,
-            "nets": {k: unwrap(v).state_dict() for k, v in self.task.nets.items()},
+            "nets": {k: v.state_dict() for k, v in self.task.nets.items()},
             "optimizers": {k: v.state_dict() for k, v in self.task.optimizers.items()},
             "schedulers": {k: v.state_dict() for k, v in self.schedulers.items()},
             "best": self.best,
             "commands": self.commands,
-            "task_state": self.task.extra_state() if hasattr(self.task, "extra_state") else {},
+            "task_state": self.task.extra_state(),
         }
 
     def _rng_path(self) -> Path:
@@ -234,14 +223,13 @@ class Harness:
             raise InputError(path, f"a {state['task']} checkpoint, not {self.task.name}")
         self._check_same_config(state["config"], path)
         for key, net in self.task.nets.items():
-            unwrap(net).load_state_dict(state["nets"][key])
+            net.load_state_dict(state["nets"][key])
         for key, opt in self.task.optimizers.items():
             opt.load_state_dict(state["optimizers"][key])
         for key, sched in self.schedulers.items():
             sched.load_state_dict(state["schedulers"][key])
         self.best = state["best"]
-        if hasattr(self.task, "load_extra_state"):
-            self.task.load_extra_state(state.get("task_state", {}))
+        self.task.load_extra_state(state.get("task_state", {}))
         self.commands = state.get("commands", []) + self.commands
         return int(state["iteration"])
 
@@ -259,8 +247,13 @@ class Harness:
 
     def _check_same_config(self, saved: dict, path: Path) -> None:
         def strip(config: dict) -> dict:
-            fixed = {k: v for k, v in training_section(config, self.task_class).items() if k not in RESUMABLE_CHANGES}
-            return {**config, "training": fixed}
+            section = config.get("training", {})
+            if self.task_class.staged:
+                return {**config, "training": {**section, self.task_class.name: drop(section.get(self.task_class.name, {}))}}
+            return {**config, "training": drop(section)}
+
+        def drop(section: dict) -> dict:
+            return {k: v for k, v in section.items() if k not in RESUMABLE_CHANGES}
 
         if strip(saved) != strip(self.config):
             raise InputError(path, f"the config differs from the checkpoint's (only {', '.join(sorted(RESUMABLE_CHANGES))} may change on resume)")
@@ -280,7 +273,9 @@ class Harness:
             sct = sct_voxels(hu, case.inputs.body).astype(np.float32)  # exactly what the container writes
             rows.append({"case": case.case_id, **image_metrics(case.ct, sct, case.inputs.body)})
             if number == 0:
-                from model.train.preview import save_preview  # Pillow: only where a run validates
+                from model.train.preview import (
+                    save_preview,  # Pillow: only where a run validates
+                )
 
                 save_preview(self.out / "previews" / f"iter_{iteration:07d}.png", case.mr_unit, sct, case.ct,
                              case.inputs.mr_image.GetSpacing())
@@ -289,7 +284,7 @@ class Harness:
         _append_csv(self.out / "val_log.csv", [{"iteration": iteration, **r} for r in rows])
         if mean["mae"] < self.best["mae"]:
             self.best = {"mae": mean["mae"], "psnr": mean["psnr"], "ssim": mean["ssim"], "iteration": iteration}
-            _atomic_torch_save({k: unwrap(v).state_dict() for k, v in self.task.nets.items()}, self.out / "checkpoints" / "best.pt")
+            _atomic_torch_save({k: v.state_dict() for k, v in self.task.nets.items()}, self.out / "checkpoints" / "best.pt")
         return mean
 
     # ---------------------------------------------------------------- export
@@ -298,14 +293,13 @@ class Harness:
         best = self.out / "checkpoints" / "best.pt"
         if best.exists():
             for key, state in torch.load(best, map_location="cpu", weights_only=True).items():
-                unwrap(self.task.nets[key]).load_state_dict(state)
+                self.task.nets[key].load_state_dict(state)
         folder = self.out / "model"
         folder.mkdir(parents=True, exist_ok=True)
         for stale in folder.iterdir():
             stale.unlink()
         weights = self.task.export(folder)
-        settings = self.task.exported_settings() if hasattr(self.task, "exported_settings") else {}
-        config = {**self.config, **settings, "weights": weights, "provenance": self._provenance(iteration)}
+        config = {**self.config, **self.task.exported_settings(), "weights": weights, "provenance": self._provenance(iteration)}
         write_config(folder, config)
         write_manifest(folder)
         return folder
@@ -313,7 +307,7 @@ class Harness:
     def _provenance(self, iteration: int) -> dict:
         return {
             "commands": self.commands,
-            "seed": int(self.training.get("seed", 0)),
+            "seed": self.training.seed,
             "data": str(self.data_dir),
             "previous_stage": str(self.previous) if self.previous else None,
             # the previous stage's own provenance, nested: a final model folder records every stage's training
@@ -333,11 +327,8 @@ class Harness:
             self._prepare_out()
             self._load_data()
             self._build()
-            rng = np.random.default_rng([int(self.training.get("seed", 0)), self.dist.rank])
-            if hasattr(self.task, "sampler"):
-                self.sampler = self.task.sampler(self.train_cases, rng)
-            else:
-                self.sampler = PatchSampler(self.train_cases, self.training["patch_size"], rng, bool(self.training.get("flip_lr", False)))
+            rng = np.random.default_rng([self.training.seed, self.dist.rank])
+            self.sampler = self.task.sampler(self.train_cases, rng)
             start = 0
             if self.resume:
                 start = self._restore()
@@ -357,9 +348,8 @@ class Harness:
             self.dist.close()
 
     def _loop(self, start: int) -> None:
-        log_every = int(self.training.get("log_interval", 50))
-        val_every = int(self.training.get("val_interval", 500))
-        save_every = int(self.training.get("checkpoint_interval", 250))
+        log_every, val_every = self.training.log_interval, self.training.val_interval
+        save_every = self.training.checkpoint_interval
         bar = tqdm(total=self.iterations, initial=start, disable=not self.dist.main, dynamic_ncols=True, desc=self.task.name,
                    mininterval=0.5 if sys.stderr.isatty() else 30)  # a log file gets a line every 30 s
         sums: dict[str, float] = {}

@@ -1,0 +1,122 @@
+"""Training tasks, one per trained model (a model family has one, or one per stage), and their registry.
+
+A task (:class:`TrainingTask`) supplies what is particular to a model; the
+harness (model/train/harness.py) owns everything else: data, the split,
+DistributedDataParallel, the loop, precision, checkpoints, validation, logs and
+the exported model folder.
+
+What a task supplies:
+- ``name`` (the command's task argument, and ``training.<name>`` for a staged task);
+  ``staged`` (a stage of a family that starts from the previous stage's model
+  folder, ``--previous``); ``config_class`` (the family's model.config class);
+- in ``__init__``: ``self.nets`` (name -> module; the harness checkpoints, exports
+  and validates these) and ``self.optimizers`` (name -> optimiser; each gets the
+  linear-decay schedule);
+- :meth:`train_step` on one batch, running the networks of ``self.train_nets``
+  (the harness sets them to DistributedDataParallel wrappers of ``self.nets``
+  under torchrun; in one process they are ``self.nets``) - a network used only
+  frozen inside a step (a discriminator while the generator steps) is used
+  through ``self.nets``, so that DDP does not wait for its gradients;
+- :meth:`predict_case` (HU on the case's MR grid, through the deployment code)
+  and :meth:`export` (save the networks: model.weights.save_networks).
+Optional hooks, with their defaults here: :meth:`sampler` (training batches:
+random patches of ``training.patch_size``), :meth:`extra_state` /
+:meth:`load_extra_state` (kept in the checkpoint), :meth:`exported_settings`
+(sections added to the exported config).
+
+To add one: subclass, and list it in :func:`task_classes`; the steps for a whole
+model family are in model/pipelines/__init__.py.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Callable, ClassVar
+
+import numpy as np
+import torch
+
+from model.config import ModelConfig, Training
+from model.errors import InputError
+
+
+def task_classes() -> dict:
+    """The registry: task name -> TrainingTask class (``python -m model.train <name>``)."""
+    from model.train.tasks.autoencoder import AutoencoderTask
+    from model.train.tasks.latent_stages import ControlNetTask, DiffusionTask
+    from model.train.tasks.pix2pix import Pix2PixTask
+
+    return {task.name: task for task in (Pix2PixTask, AutoencoderTask, DiffusionTask, ControlNetTask)}
+
+
+def training_section(config: ModelConfig, task_class) -> Training:
+    """``training`` of the config, or ``training.<task>`` for a staged task; a missing one names the file."""
+    section = config.training
+    if task_class.staged:
+        section = getattr(section, task_class.name, None) if section is not None else None
+    if section is None:
+        raise InputError(config.source, f"{section_name(task_class)}: missing: the {task_class.name} task trains "
+                                        "with it")
+    return section
+
+
+def section_name(task_class) -> str:
+    return f"training.{task_class.name}" if task_class.staged else "training"
+
+
+class TrainingTask(ABC):
+    name: ClassVar[str]
+    staged: ClassVar[bool] = False
+    config_class: ClassVar[type[ModelConfig]]
+    nets: dict[str, torch.nn.Module]
+    optimizers: dict[str, torch.optim.Optimizer]
+
+    def __init__(self, config: ModelConfig, device: torch.device):
+        if not isinstance(config, self.config_class):
+            raise InputError(config.source, f"pipeline: the {self.name} task trains a {self.config_class.__name__} "
+                                            f"model, not {config.pipeline!r}")
+        from model.train.harness import (
+            mixed_precision,  # the precision policy is the harness's
+        )
+
+        self.config = config
+        self.device = device
+        self.training = training_section(config, type(self))
+        self.autocast = mixed_precision(config, type(self), device)
+        self._train_nets: dict[str, torch.nn.Module] | None = None
+
+    @property
+    def train_nets(self) -> dict[str, torch.nn.Module]:
+        """The networks :meth:`train_step` runs: DistributedDataParallel wrappers under torchrun, else ``nets``."""
+        return self.nets if self._train_nets is None else self._train_nets
+
+    def distribute(self, wrap: Callable[[torch.nn.Module], torch.nn.Module]) -> None:
+        """Called by the harness only: run the training steps through ``wrap(net)`` for every trained network."""
+        self._train_nets = {name: wrap(net) for name, net in self.nets.items()}
+
+    @abstractmethod
+    def train_step(self, mr: torch.Tensor | None, target: torch.Tensor, iteration: int = 0) -> dict[str, torch.Tensor]:
+        """One optimisation step on a batch; the losses as detached tensors (read at log time only)."""
+
+    @abstractmethod
+    def predict_case(self, case) -> np.ndarray:
+        """HU on the validation case's MR grid (a model.train.data.TrainingCase), as the container would."""
+
+    @abstractmethod
+    def export(self, folder: Path) -> dict[str, str]:
+        """Save the trained networks into ``folder``; returns the config's ``weights`` table."""
+
+    def sampler(self, cases, rng: np.random.Generator):
+        """Training batches: ``sample()`` -> (MR or None, target), tensors on the CPU."""
+        from model.train.data import PatchSampler
+
+        return PatchSampler(cases, self.training.patch_size, rng, self.training.flip_lr)
+
+    def extra_state(self) -> dict:
+        return {}
+
+    def load_extra_state(self, state: dict) -> None:
+        pass
+
+    def exported_settings(self) -> dict:
+        return {}

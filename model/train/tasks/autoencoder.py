@@ -11,16 +11,16 @@ from pathlib import Path
 import numpy as np
 import torch
 from monai.losses import PatchAdversarialLoss
-from monai.networks.nets import PatchDiscriminator
 
+from model.config import LatentDiffusionConfig
 from model.errors import InputError
 from model.losses.perceptual import PerceptualLoss3D, load_backbone
 from model.networks.frozen import set_requires_grad
 from model.networks.latent import build_autoencoder, check_shapes
+from model.networks.pix2pix import build_discriminator
 from model.pipelines.latent_windows import reconstruct_hu
 from model.preprocessing.headgrid import fit_case, to_grid
-from model.train.data import PatchSampler
-from model.train.harness import mixed_precision, training_section, unwrap
+from model.train.tasks import TrainingTask
 from model.train.tasks.brain import on_grid
 from model.weights import save_networks
 
@@ -31,45 +31,39 @@ def kl_divergence(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     return kl.flatten(1).sum(1).mean()
 
 
-class AutoencoderTask:
+class AutoencoderTask(TrainingTask):
     name = "autoencoder"
     staged = True
+    config_class = LatentDiffusionConfig
 
-    def __init__(self, config: dict, device: torch.device, previous: Path | None = None):
+    def __init__(self, config: LatentDiffusionConfig, device: torch.device, previous: Path | None = None):
         if previous is not None:
             raise InputError(previous, "the autoencoder is the first brain stage; it takes no --previous")
-        check_shapes(config, Path("config"))
-        self.config = config
-        self.device = device
-        self.training = training_section(config, type(self))
-        self.autocast = mixed_precision(config, type(self), device)
-        d = config["networks"]["discriminator"]
+        super().__init__(config, device)
+        check_shapes(config)
         self.nets = {
             "autoencoder": build_autoencoder(config).to(device),
-            "discriminator": PatchDiscriminator(spatial_dims=3, in_channels=1, out_channels=1, channels=d.get("channels", 32),
-                                                num_layers_d=d.get("num_layers_d", 3), norm=d.get("norm", "INSTANCE")).to(device),
+            "discriminator": build_discriminator(config.networks.discriminator, in_channels=1).to(device),
         }
-        lr = float(self.training.get("lr", 1e-4))
+        lr = self.training.lr
         self.optimizers = {
             "autoencoder": torch.optim.Adam(self.nets["autoencoder"].parameters(), lr=lr),
-            "discriminator": torch.optim.Adam(self.nets["discriminator"].parameters(), lr=float(self.training.get("lr_discriminator", lr))),
+            "discriminator": torch.optim.Adam(self.nets["discriminator"].parameters(), lr=self.training.lr_discriminator or lr),
         }
-        w = self.training["losses"]
-        self.w_perceptual = float(w.get("perceptual_weight", 0.0))
-        self.w_kl = float(w.get("kl_weight", 1e-6))
-        self.w_adv = float(w.get("adversarial_weight", 0.01))
-        self.adv_start = int(w.get("adversarial_warmup", 0))
+        w = self.training.losses
+        self.w_perceptual, self.w_kl, self.w_adv = w.perceptual_weight, w.kl_weight, w.adversarial_weight
+        self.adv_start = w.adversarial_warmup
         self.perceptual = None
         if self.w_perceptual > 0:
-            self.perceptual = PerceptualLoss3D(load_backbone(Path(w["perceptual_cache_dir"]), w["perceptual_network"])).to(device)
+            self.perceptual = PerceptualLoss3D(load_backbone(Path(w.perceptual_cache_dir), w.perceptual_network)).to(device)
         self.adversarial = PatchAdversarialLoss(criterion="least_squares")
 
-    def sampler(self, cases, rng: np.random.Generator) -> PatchSampler:
+    def sampler(self, cases, rng: np.random.Generator):
         fitted = [on_grid(c, self.config) for c in cases]
-        return PatchSampler(fitted, self.training["patch_size"], rng, bool(self.training.get("flip_lr", False)))
+        return super().sampler(fitted, rng)
 
     def train_step(self, mr: torch.Tensor, ct: torch.Tensor, iteration: int = 0) -> dict[str, float]:
-        autoencoder, discriminator = self.nets["autoencoder"], self.nets["discriminator"]
+        autoencoder, discriminator = self.train_nets["autoencoder"], self.train_nets["discriminator"]
         adversarial = self.w_adv > 0 and iteration > self.adv_start
         with self.autocast():
             recon, mu, sigma = autoencoder(ct)
@@ -86,7 +80,7 @@ class AutoencoderTask:
         if adversarial:
             set_requires_grad(discriminator, False)
             with self.autocast():
-                logits = unwrap(discriminator)(recon)[-1]
+                logits = self.nets["discriminator"](recon)[-1]
             adv = self.adversarial(logits.float(), target_is_real=True, for_discriminator=False)
             loss = loss + self.w_adv * adv
             losses["adv_g"] = adv.detach()
@@ -110,7 +104,7 @@ class AutoencoderTask:
     def predict_case(self, case) -> np.ndarray:
         """Validation: the case's CT encoded and decoded on the grid as the sampler does (the autoencoder's
         ceiling for the sCT)."""
-        autoencoder = unwrap(self.nets["autoencoder"])
+        autoencoder = self.nets["autoencoder"]
         autoencoder.eval()
         try:
             fit = fit_case(case.inputs, self.config)
@@ -119,4 +113,4 @@ class AutoencoderTask:
             autoencoder.train()
 
     def export(self, folder: Path) -> dict[str, str]:
-        return save_networks(folder, {"autoencoder": unwrap(self.nets["autoencoder"])})
+        return save_networks(folder, {"autoencoder": self.nets["autoencoder"]})

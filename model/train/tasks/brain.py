@@ -6,13 +6,14 @@ from pathlib import Path
 
 import numpy as np
 
+from model.config import LatentDiffusionConfig, load_config
 from model.errors import InputError, WeightsError
 from model.preprocessing.headgrid import fit_case, to_grid
 from model.train.data import MAX_CENTRES, TrainingCase
-from model.weights import CONFIG, load_weights, read_config, verify_manifest
+from model.weights import CONFIG, load_weights, verify_manifest
 
 
-def on_grid(case: TrainingCase, config: dict) -> TrainingCase:
+def on_grid(case: TrainingCase, config: LatentDiffusionConfig) -> TrainingCase:
     """The case's MR and CT fitted to the model grid; patch centres anywhere in the fitted head box
     (patches then mix head and air like the whole grid the networks run on at inference)."""
     fit = fit_case(case.inputs, config)
@@ -26,34 +27,35 @@ def on_grid(case: TrainingCase, config: dict) -> TrainingCase:
 
 
 # Sections of the config a later stage must share with the stage it starts from.
-SHARED = {"grid": ("grid",), "autoencoder": ("networks", "autoencoder"), "unet": ("networks", "unet"),
-          "scheduler": ("scheduler",), "preprocessing": ("preprocessing",)}
+SHARED = ("grid", "networks.autoencoder", "networks.unet", "scheduler", "preprocessing")
 
 
-def _get(config: dict, keys: tuple[str, ...]):
-    for key in keys:
-        config = config.get(key, {}) if isinstance(config, dict) else {}
+def _section(config: LatentDiffusionConfig, key: str):
+    for part in key.split("."):
+        config = getattr(config, part)
     return config
 
 
 class PreviousStage:
     """A verified model folder exported by an earlier stage, whose config must agree with this one's."""
 
-    def __init__(self, folder: Path | None, config: dict, stage: str, needs: tuple[str, ...]):
+    def __init__(self, folder: Path | None, config: LatentDiffusionConfig, stage: str, needs: tuple[str, ...]):
         if folder is None:
             raise InputError(Path("--previous"), f"the {stage} stage starts from the previous stage's model folder: "
                                                  f"pass --previous <run>/model")
         self.folder = Path(folder)
-        self.config = read_config(self.folder)
-        weights = self.config.get("weights", {})
+        self.config = load_config(self.folder / CONFIG, WeightsError)
+        if not isinstance(self.config, LatentDiffusionConfig):
+            raise WeightsError(self.folder / CONFIG, f"pipeline: {self.config.pipeline!r}, not a brain stage's 'ldm'")
+        weights = self.config.weights or {}
         missing = [n for n in needs if n not in weights]
         if missing:
             raise WeightsError(self.folder / CONFIG, f"has no {', '.join(missing)} weights: is it the right stage's model folder?")
         verify_manifest(self.folder, required=(CONFIG, *(weights[n] for n in needs)))
-        for name, keys in SHARED.items():
-            if _get(self.config, keys) != _get(config, keys):
-                raise InputError(self.folder / CONFIG, f"its {'.'.join(keys)} differs from the config's: train every stage "
+        for key in SHARED:
+            if _section(self.config, key) != _section(config, key):
+                raise InputError(self.folder / CONFIG, f"its {key} differs from {config.source}'s: train every stage "
                                                        "with the same config")
 
     def load(self, name: str, net):
-        return load_weights(net, self.folder / self.config["weights"][name])
+        return load_weights(net, self.folder / self.config.weights[name])

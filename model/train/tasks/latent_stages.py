@@ -13,48 +13,39 @@ the MR over the same voxels.
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import torch
 from monai.networks.utils import copy_model_state
 
+from model.config import Latent, LatentDiffusionConfig
 from model.errors import InputError
 from model.networks.frozen import freeze
-from model.networks.latent import (
-    autoencoder_factor,
-    build_autoencoder,
-    build_controlnet,
-    build_ddpm,
-    build_unet,
-    check_shapes,
-    controlled_prediction,
-    diffusion_target,
-    latent_shape,
-    predicted_x0,
-    unet_factor,
-)
+from model.networks.latent import (autoencoder_factor, build_autoencoder, build_controlnet, build_ddpm, build_unet, check_shapes,
+                                   controlled_prediction, diffusion_target, latent_shape, predicted_x0, unet_factor)
 from model.pipelines.latent_windows import encode_grid, latent_to_hu, scale_factor
 from model.pipelines.ldm import LatentDiffusionPipeline
 from model.preprocessing.headgrid import fit_case, to_grid
-from model.train.harness import mixed_precision, training_section, unwrap
+from model.train.tasks import TrainingTask
 from model.train.tasks.brain import PreviousStage, on_grid
-from model.weights import CONFIG, MANIFEST, save_networks, sha256
+from model.weights import MANIFEST, save_networks, sha256
 
 # The scale factor is estimated from this many draws per training latent (fixed seed: every process agrees).
 SCALE_DRAWS = 4
 
 
-def latent_crop(config: dict, stage: str) -> tuple[int, ...] | None:
+def latent_crop(config: LatentDiffusionConfig, stage: str) -> tuple[int, ...] | None:
     """``training.<stage>.latent_crop``, checked: blocks of the latent the UNet can run on (or None: whole latents)."""
-    crop = config.get("training", {}).get(stage, {}).get("latent_crop")
+    crop = getattr(config.training, stage).latent_crop
     if crop is None:
         return None
     shape, factor = latent_shape(config)[1:], unet_factor(config)
-    if len(crop) != 3 or any(int(c) < 1 or int(c) > n or int(c) % factor for c, n in zip(crop, shape)):
-        raise InputError(Path("config"), f"training.{stage}.latent_crop {list(crop)} must be 3 numbers, each a "
-                                         f"multiple of the UNet's downsampling {factor} and at most the latent {list(shape)}")
-    return tuple(int(c) for c in crop)
+    if any(c > n or c % factor for c, n in zip(crop, shape)):
+        raise InputError(config.source, f"training.{stage}.latent_crop {list(crop)}: each must be a multiple of the "
+                                        f"UNet's downsampling {factor} and at most the latent {list(shape)}")
+    return crop
 
 
 class LatentSampler:
@@ -84,18 +75,16 @@ class LatentSampler:
         return (mr if self.with_mr else None), mu + sigma * torch.randn_like(mu)
 
 
-class _LatentStage:
+class _LatentStage(TrainingTask):
     staged = True
+    config_class = LatentDiffusionConfig
     needs: tuple[str, ...] = ()
     uses_mr = True
 
-    def __init__(self, config: dict, device: torch.device, previous: Path | None = None):
-        check_shapes(config, Path("config"))
+    def __init__(self, config: LatentDiffusionConfig, device: torch.device, previous: Path | None = None):
+        super().__init__(config, device)
+        check_shapes(config)
         self.previous = PreviousStage(previous, config, self.name, self.needs)
-        self.config = config
-        self.device = device
-        self.training = training_section(config, type(self))
-        self.autocast = mixed_precision(config, type(self), device)
         self.autoencoder = freeze(self.previous.load("autoencoder", build_autoencoder(config)).to(device))
         self.scheduler = build_ddpm(config)
         self.scale = None
@@ -108,7 +97,7 @@ class _LatentStage:
 
     def sampler(self, cases, rng: np.random.Generator) -> LatentSampler:
         items = []
-        flips = (False, True) if self.training.get("flip_lr", False) else (False,)
+        flips = (False, True) if self.training.flip_lr else (False,)
         for case in cases:
             fitted = on_grid(case, self.config)
             for flip in flips:
@@ -152,10 +141,10 @@ class DiffusionTask(_LatentStage):
     needs = ("autoencoder",)
     uses_mr = False
 
-    def __init__(self, config: dict, device: torch.device, previous: Path | None = None):
+    def __init__(self, config: LatentDiffusionConfig, device: torch.device, previous: Path | None = None):
         super().__init__(config, device, previous)
         self.nets = {"unet": build_unet(config).to(device)}
-        self.optimizers = {"unet": torch.optim.Adam(self.nets["unet"].parameters(), lr=float(self.training.get("lr", 1e-4)))}
+        self.optimizers = {"unet": torch.optim.Adam(self.nets["unet"].parameters(), lr=self.training.lr)}
 
     def _scale_factor(self, items: list[dict]) -> float:
         """1 / std of latent draws of the (unmirrored) training cases, as the LDM recipe prescribes."""
@@ -167,19 +156,19 @@ class DiffusionTask(_LatentStage):
     def train_step(self, mr: torch.Tensor, latents: torch.Tensor, iteration: int = 0) -> dict[str, float]:
         x, t, target = self._noised(latents * self.scale)
         with self.autocast():
-            prediction = self.nets["unet"](x, t)
+            prediction = self.train_nets["unet"](x, t)
         return self._step("unet", torch.nn.functional.mse_loss(prediction.float(), target))
 
     @torch.no_grad()
     def predict_case(self, case) -> np.ndarray:
         """Validation: the case's CT latent noised to ``validation_timestep`` (fixed noise), denoised in one
         prediction of x0 and decoded - how well the UNet knows CT latents, in HU."""
-        unet = unwrap(self.nets["unet"]).eval()
+        unet = self.nets["unet"].eval()
         try:
             fit = fit_case(case.inputs, self.config)
             mu, _ = self._encode(to_grid(case.ct_unit, fit, -1.0))
             z = mu.to(self.device) * self.scale
-            t = int(self.training.get("validation_timestep", 300))
+            t = self.training.validation_timestep
             noise = torch.randn(z.shape, generator=torch.Generator().manual_seed(0)).to(self.device)
             timestep = torch.full((1,), t, device=self.device, dtype=torch.long)
             x = self.scheduler.add_noise(z, noise, timestep)
@@ -189,35 +178,35 @@ class DiffusionTask(_LatentStage):
             unet.train()
 
     def export(self, folder: Path) -> dict[str, str]:
-        return save_networks(folder, {"autoencoder": self.autoencoder, "unet": unwrap(self.nets["unet"])})
+        return save_networks(folder, {"autoencoder": self.autoencoder, "unet": self.nets["unet"]})
 
 
 class ControlNetTask(_LatentStage):
     name = "controlnet"
     needs = ("autoencoder", "unet")
 
-    def __init__(self, config: dict, device: torch.device, previous: Path | None = None):
+    def __init__(self, config: LatentDiffusionConfig, device: torch.device, previous: Path | None = None):
         super().__init__(config, device, previous)
-        self.scale = scale_factor(self.previous.config, self.previous.folder / CONFIG)
+        self.scale = scale_factor(self.previous.config)
         self.unet = freeze(self.previous.load("unet", build_unet(config)).to(device))
         controlnet = build_controlnet(config)
         copy_model_state(controlnet, self.unet.state_dict())  # start as a copy of the trained UNet
         self.nets = {"controlnet": controlnet.to(device)}
-        self.optimizers = {"controlnet": torch.optim.Adam(controlnet.parameters(), lr=float(self.training.get("lr", 1e-4)))}
+        self.optimizers = {"controlnet": torch.optim.Adam(controlnet.parameters(), lr=self.training.lr)}
 
     def train_step(self, mr: torch.Tensor, latents: torch.Tensor, iteration: int = 0) -> dict[str, float]:
         x, t, target = self._noised(latents * self.scale)
         with self.autocast():
-            prediction = controlled_prediction(self.unet, self.nets["controlnet"], x, t, mr)
+            prediction = controlled_prediction(self.unet, self.train_nets["controlnet"], x, t, mr)
         return self._step("controlnet", torch.nn.functional.mse_loss(prediction.float(), target))
 
     def pipeline(self) -> LatentDiffusionPipeline:
-        config = {**self.config, **self.exported_settings()}
-        return LatentDiffusionPipeline(self.autoencoder, self.unet, unwrap(self.nets["controlnet"]), config, self.device)
+        config = dataclasses.replace(self.config, latent=Latent(scale_factor=self.scale))
+        return LatentDiffusionPipeline(self.autoencoder, self.unet, self.nets["controlnet"], config, self.device)
 
     def predict_case(self, case) -> np.ndarray:
         """Validation: the sampler exactly as the container runs it."""
-        controlnet = unwrap(self.nets["controlnet"])
+        controlnet = self.nets["controlnet"]
         try:
             return self.pipeline().predict(case.inputs)
         finally:
@@ -227,4 +216,4 @@ class ControlNetTask(_LatentStage):
 
     def export(self, folder: Path) -> dict[str, str]:
         return save_networks(folder, {"autoencoder": self.autoencoder, "unet": self.unet,
-                                      "controlnet": unwrap(self.nets["controlnet"])})
+                                      "controlnet": self.nets["controlnet"]})

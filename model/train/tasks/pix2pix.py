@@ -7,41 +7,39 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from model.config import Pix2PixConfig
 from model.losses.gan import GanLoss
 from model.networks.frozen import set_requires_grad
 from model.networks.pix2pix import build_discriminator, build_generator
 from model.pipelines.pix2pix import Pix2PixPipeline
-from model.train.harness import mixed_precision, unwrap
+from model.train.tasks import TrainingTask
 from model.weights import save_networks
 
 log = logging.getLogger("train")
 
 
-class Pix2PixTask:
+class Pix2PixTask(TrainingTask):
     name = "pix2pix"
+    config_class = Pix2PixConfig
 
-    def __init__(self, config: dict, device: torch.device):
-        self.config = config
-        self.device = device
-        training = config["training"]
-        networks = config["networks"]
+    def __init__(self, config: Pix2PixConfig, device: torch.device):
+        super().__init__(config, device)
+        training, networks = self.training, config.networks
         self.nets = {
-            "generator": build_generator(networks["generator"]).to(device),
-            "discriminator": build_discriminator(networks["discriminator"]).to(device),
+            "generator": build_generator(networks.generator).to(device),
+            "discriminator": build_discriminator(networks.discriminator).to(device),
         }
-        betas = tuple(training.get("betas", (0.5, 0.999)))
-        lr = float(training.get("lr", 1e-3))
-        self.optimizers = {k: torch.optim.Adam(net.parameters(), lr=lr, betas=betas) for k, net in self.nets.items()}
-        self.autocast = mixed_precision(config, type(self), device)
-        self.gan_loss = GanLoss(training.get("gan_loss", "bce"))
-        self.lambda_l1 = float(training.get("lambda_l1", 100.0))
-        if list(training["patch_size"]) != list(config["inference"]["roi_size"]):
+        self.optimizers = {k: torch.optim.Adam(net.parameters(), lr=training.lr, betas=training.betas)
+                           for k, net in self.nets.items()}
+        self.gan_loss = GanLoss(training.gan_loss)
+        self.lambda_l1 = training.lambda_l1
+        if training.patch_size != config.inference.roi_size:
             log.warning("training.patch_size %s differs from inference.roi_size %s: instance-norm statistics "
-                        "of inference windows will differ from those seen in training", training["patch_size"],
-                        config["inference"]["roi_size"])
+                        "of inference windows will differ from those seen in training", list(training.patch_size),
+                        list(config.inference.roi_size))
 
-    def train_step(self, mr: torch.Tensor, ct: torch.Tensor, iteration: int = 0) -> dict[str, float]:
-        generator, discriminator = self.nets["generator"], self.nets["discriminator"]
+    def train_step(self, mr: torch.Tensor, ct: torch.Tensor, iteration: int = 0) -> dict[str, torch.Tensor]:
+        generator, discriminator = self.train_nets["generator"], self.train_nets["discriminator"]
         with self.autocast():
             fake = generator(mr).float()
 
@@ -59,7 +57,7 @@ class Pix2PixTask:
         # 2. Generator: fool the (frozen, unsynchronised) discriminator and stay close to the CT.
         set_requires_grad(discriminator, False)
         with self.autocast():
-            logits = unwrap(discriminator)(torch.cat([mr, fake], 1))[-1]
+            logits = self.nets["discriminator"](torch.cat([mr, fake], 1))[-1]
         loss_adv = self.gan_loss(logits.float(), True)
         loss_l1 = torch.nn.functional.l1_loss(fake, ct)
         loss_g = loss_adv + self.lambda_l1 * loss_l1
@@ -71,7 +69,7 @@ class Pix2PixTask:
 
     def predict_case(self, case) -> np.ndarray:
         """Whole-case HU through the deployment pipeline (same sliding windows as the container)."""
-        generator = unwrap(self.nets["generator"])
+        generator = self.nets["generator"]
         generator.eval()
         try:
             return Pix2PixPipeline(generator, self.config, self.device).predict(case.inputs)
@@ -79,4 +77,4 @@ class Pix2PixTask:
             generator.train()
 
     def export(self, folder: Path) -> dict[str, str]:
-        return save_networks(folder, {"generator": unwrap(self.nets["generator"])})
+        return save_networks(folder, {"generator": self.nets["generator"]})
