@@ -315,7 +315,7 @@ def load_config(path: Path, error: type[InputError] = InputError) -> ModelConfig
     return parse_config(read_json(path, error), path, error)
 
 
-def parse_config(raw: dict, source: str | Path = "config", error: type[InputError] = InputError) -> ModelConfig:
+def parse_config(raw: dict, source: str | Path, error: type[InputError] = InputError) -> ModelConfig:
     """``raw`` (a config as JSON gives it) checked and typed; ``source`` is the file the errors name.
     ``error``: the exception class (WeightsError for a model folder)."""
     if not isinstance(raw, dict):

@@ -130,7 +130,7 @@ def configure_training(device: torch.device) -> None:
 AMP_DTYPES = {"bf16": torch.bfloat16}
 
 
-def training_autocast(setting, section: str, device: torch.device, source: str | Path = "config"):
+def training_autocast(setting, section: str, device: torch.device, source: str | Path):
     """A context-manager factory for the forward passes of one training step: autocast to ``setting``
     ("bf16") or nothing (false or absent). Refused, naming the config file ``source``: any other value, and
     bf16 on a GPU without native bf16."""

@@ -124,10 +124,10 @@ def test_bf16_training_is_refused_on_a_gpu_that_only_emulates_it(monkeypatch):
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (7, 5))
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Tesla T4")
     with pytest.raises(InputError) as err:
-        training_autocast("bf16", "training.controlnet", torch.device("cuda"))
+        training_autocast("bf16", "training.controlnet", torch.device("cuda"), "c.json")
     message = str(err.value)
-    assert "Tesla T4" in message and "training.controlnet.amp" in message and "7.5" in message
-    assert training_autocast(False, "training", torch.device("cuda"))() is not None  # float32 is fine
+    assert message.startswith("c.json: training.controlnet.amp") and "Tesla T4" in message and "7.5" in message
+    assert training_autocast(False, "training", torch.device("cuda"), "c.json")() is not None  # float32 is fine
 
 
 def test_a_non_finite_output_is_retried_once_in_float32_then_refused(caplog):

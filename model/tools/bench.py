@@ -111,7 +111,7 @@ def sampling_step_seconds(config: LatentDiffusionConfig, device: torch.device, r
 RANDOM_BRAIN_NETS = {"autoencoder": build_autoencoder, "unet": build_unet, "controlnet": build_controlnet}
 
 
-def random_model_folder(config: dict, folder: Path, parts=None, source: str | Path = "config") -> Path:
+def random_model_folder(config: dict, folder: Path, parts=None, *, source: str | Path) -> Path:
     """A model folder (weights, config, manifest) of the networks ``config`` (JSON as read from ``source``)
     describes (a training config will do), random weights; ``parts``: only these brain networks."""
     from model.networks.pix2pix import build_generator
@@ -128,9 +128,9 @@ def random_model_folder(config: dict, folder: Path, parts=None, source: str | Pa
     return folder
 
 
-def random_stage_folder(config: dict, folder: Path, source: str | Path = "config") -> Path:
+def random_stage_folder(config: dict, folder: Path, source: str | Path) -> Path:
     """The random autoencoder and UNet a later brain training stage starts from (:func:`random_model_folder`)."""
-    return random_model_folder(config, folder, ("autoencoder", "unet"), source)
+    return random_model_folder(config, folder, ("autoencoder", "unet"), source=source)
 
 
 def stage_inputs(config: LatentDiffusionConfig, stage: str, device: torch.device) -> tuple:
@@ -151,7 +151,7 @@ def stage_inputs(config: LatentDiffusionConfig, stage: str, device: torch.device
 PRECISIONS = {"float32": False, "bf16": "bf16"}  # name -> training.<stage>.amp
 
 
-def brain_stage_task(config: dict, stage: str, device: torch.device, folder: Path, amp, source: str | Path = "config"):
+def brain_stage_task(config: dict, stage: str, device: torch.device, folder: Path, amp, source: str | Path):
     """A brain stage's own training task on random weights (``folder``: :func:`random_stage_folder`), with
     ``training.<stage>.amp`` set to ``amp`` (``config``: JSON as read from ``source``)."""
     from model.train.tasks import task_classes
@@ -166,7 +166,7 @@ def brain_stage_task(config: dict, stage: str, device: torch.device, folder: Pat
 
 
 def training_step_seconds(config: dict, device: torch.device, repeats: int,
-                          source: str | Path = "config") -> dict[str, dict[str, list[float]]]:
+                          source: str | Path) -> dict[str, dict[str, list[float]]]:
     """Seconds of ``repeats`` training steps of each brain stage in each precision (stage -> precision ->
     seconds), the two precisions' steps alternating (after two warm-up steps each) so that both see the
     same machine. ``config``: JSON as read from ``source``."""

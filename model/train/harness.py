@@ -26,7 +26,6 @@ Output folder::
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import os
 import platform
@@ -43,12 +42,12 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from model.config import ModelConfig, parse_config
+from model.config import parse_config
 from model.device import report
 from model.errors import InputError
 from model.evaluation.metrics import image_metrics
 from model.files import atomic_path
-from model.precision import configure_training, training_autocast
+from model.precision import configure_training
 from model.preprocessing.intensity import sct_voxels
 from model.train.data import TrainingCase, find_cases, load_training_case, split_cases
 from model.train.tasks import section_name, training_section
@@ -60,14 +59,6 @@ warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\
 
 # Settings that may change when a run is resumed; anything else must match the checkpoint.
 RESUMABLE_CHANGES = {"iterations", "val_interval", "checkpoint_interval", "log_interval"}
-
-
-def mixed_precision(config: ModelConfig, task_class, device: torch.device):
-    """A context-manager factory for the forward passes of one training step, from the task's
-    ``training[.<stage>].amp`` (false or "bf16"; the policy is model.precision's). Validation always runs in
-    float32, as the container does on the CPU."""
-    setting = training_section(config, task_class).amp
-    return training_autocast(setting, section_name(task_class), device, config.source)
 
 
 class Distributed:
@@ -134,8 +125,7 @@ class Harness:
     here once (model.config); ``config_source`` is the file its errors name."""
 
     def __init__(self, task_class, config: dict, data_dir: Path, out_dir: Path, *, resume: bool = False,
-                 device: str = "auto", command: str = "", previous: Path | None = None,
-                 config_source: str | Path = "config"):
+                 device: str = "auto", command: str = "", previous: Path | None = None, config_source: str | Path):
         self.config = config
         self.spec = parse_config(config, config_source)
         self.task_class = task_class
@@ -160,7 +150,7 @@ class Harness:
             raise InputError(last, "--resume given but there is no checkpoint to resume")
         if self.dist.main:
             (self.out / "checkpoints").mkdir(parents=True, exist_ok=True)
-            (self.out / "config.json").write_text(json.dumps(self.config, indent=2) + "\n")
+            write_config(self.out, self.config)
 
     def _load_data(self) -> None:
         seed = self.training.seed

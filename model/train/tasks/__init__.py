@@ -38,6 +38,7 @@ import torch
 
 from model.config import ModelConfig, Training
 from model.errors import InputError
+from model.precision import training_autocast
 
 
 def task_classes() -> dict:
@@ -75,14 +76,13 @@ class TrainingTask(ABC):
         if not isinstance(config, self.config_class):
             raise InputError(config.source, f"pipeline: the {self.name} task trains a {self.config_class.__name__} "
                                             f"model, not {config.pipeline!r}")
-        from model.train.harness import (
-            mixed_precision,  # the precision policy is the harness's
-        )
-
         self.config = config
         self.device = device
         self.training = training_section(config, type(self))
-        self.autocast = mixed_precision(config, type(self), device)
+        # A context-manager factory for the forward passes of one training step, from ``training[.<stage>].amp``
+        # (false or "bf16"; the policy is model.precision's). Validation always runs in float32, as the container
+        # does on the CPU.
+        self.autocast = training_autocast(self.training.amp, section_name(type(self)), device, config.source)
         self._train_nets: dict[str, torch.nn.Module] | None = None
 
     @property
