@@ -88,6 +88,10 @@ class Training:
     checkpoint_interval: int = setting(250, minimum=1)
     log_interval: int = setting(50, minimum=1)
     seed: int = setting(0, minimum=0)
+    workers: int = setting(0, minimum=0, note="processes cutting patches ahead of the step (model.train.loader); "
+                                              "the batches are the same with any number")
+    max_bad_steps: int = setting(5, minimum=1, note="iterations in a row with a non-finite loss or gradient (each "
+                                                    "skipped, the weights untouched) before the run stops")
 
 
 # ---------------------------------------------------------------------------------------- Pix2Pix (pelvis)

@@ -89,10 +89,17 @@ def last_state(out):
 
 
 @pytest.mark.slow
-def test_resume_gives_the_same_weights_as_an_uninterrupted_run(dataset, config_file, tmp_path, caplog, monkeypatch, capsys):
+@pytest.mark.parametrize("workers", [0, 2])
+def test_resume_gives_the_same_weights_as_an_uninterrupted_run(dataset, config_file, tmp_path, caplog, monkeypatch, capsys,
+                                                               workers):
+    """Killed after the checkpoint at iteration 2, resumed: the weights of an uninterrupted run. With 2 loader
+    workers the reference is still the run without workers: the batches do not depend on the workers."""
     caplog.set_level(logging.INFO)
     straight = tmp_path / "straight"
     assert train(dataset, config_file, straight) == 0
+    config = json.loads(config_file.read_text())
+    config["training"]["workers"] = workers
+    config_file.write_text(json.dumps(config))
 
     out = tmp_path / "run"
     real_step, calls = Pix2PixTask.train_step, []
@@ -262,3 +269,44 @@ def test_an_unknown_mixed_precision_is_refused_naming_the_setting(dataset, tmp_p
     err = capsys.readouterr().err.strip()
     assert err == f'error: {path}: training.amp: expected one of false, "bf16", got string "{setting}"' + (
         " (did you mean 'bf16'?)" if setting == "fp16" else "")
+
+
+def test_a_non_finite_step_is_skipped_and_too_many_in_a_row_stop_the_run(dataset, tmp_path, capsys, monkeypatch):
+    """Fault injection (a test double for a diverging step): the generator's output is multiplied by NaN at
+    iteration 3, and from iteration 5 on. Each such step is skipped with the weights and the optimisers' state
+    untouched; the third in a row (training.max_bad_steps 3) stops the run with one line."""
+    config = copy.deepcopy(CONFIG)
+    config["training"].update(iterations=8, val_interval=100, checkpoint_interval=2, log_interval=2, max_bad_steps=3)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    poisoned, untouched = {3, 5, 6, 7, 8}, {}
+    original = Pix2PixTask.train_step
+
+    def train_step(self, mr, ct, iteration=0):
+        if iteration not in poisoned:
+            return original(self, mr, ct, iteration)
+        weights = {k: [p.detach().clone() for p in net.parameters()] for k, net in self.nets.items()}
+        states = {k: copy.deepcopy(o.state_dict()) for k, o in self.optimizers.items()}
+        handle = self.nets["generator"].register_forward_hook(lambda module, args, out: out * float("nan"))
+        try:
+            return original(self, mr, ct, iteration)
+        finally:
+            handle.remove()
+            untouched[iteration] = (
+                all(torch.equal(a, b) for k, net in self.nets.items() for a, b in zip(weights[k], net.parameters()))
+                and all(str(o.state_dict()) == str(states[k]) for k, o in self.optimizers.items()))
+
+    monkeypatch.setattr(Pix2PixTask, "train_step", train_step)
+    run = tmp_path / "run"
+    assert train(dataset, path, run) == 1
+    err = [line for line in capsys.readouterr().err.strip().splitlines() if line.strip()]
+    assert err[-1].startswith("error: ") and sum(line.startswith("error: ") for line in err) == 1, err  # after the bar
+    assert err[-1].startswith(f"error: {run / 'checkpoints' / 'last.pt'}: training stopped at iteration 7: 3 iterations in "
+                             "a row had a non-finite loss or gradients (training.max_bad_steps 3; each was skipped, the "
+                             f"weights untouched); the last good checkpoint is {run / 'checkpoints' / 'last.pt'} (iteration 6)")
+    assert untouched == {3: True, 5: True, 6: True, 7: True}
+    rows = read_csv(run / "train_log.csv")
+    assert [(r["iteration"], r["skipped_steps"]) for r in rows] == [("2", "0"), ("4", "1"), ("6", "2")]
+    # the losses: means over the iterations that updated (none from 5 to 6)
+    assert [r["loss_g_l1"] != "" and np.isfinite(float(r["loss_g_l1"])) for r in rows] == [True, True, False]
+    assert not (run / "model").exists()

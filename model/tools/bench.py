@@ -47,7 +47,7 @@ import torch
 
 from model.budget import TimeBudget, device_clock
 from model.cases import CaseInput
-from model.cli import setup_logging
+from model.cli import exit_code, setup_logging
 from model.config import LatentDiffusionConfig, parse_config, read_json
 from model.device import choose_device, cpu_model, peak_rss_gib
 from model.networks.latent import (autoencoder_factor, build_autoencoder, build_controlnet, build_ddim, build_unet, check_shapes,
@@ -211,8 +211,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="the networks this config describes, random weights, instead of --weights")
     parser.add_argument("--time-budget", type=float, metavar="SECONDS",
                         help="each run gets the container's time budget (the brain sampler lowers samples and steps)")
+    parser.add_argument("--training-data", type=Path, metavar="DIR",
+                        help="measure training at scale on this dataset with --config: the case cache's build time, "
+                             "the sampler's patches per second, a training process's peak memory (model.tools.bench_training)")
+    parser.add_argument("--config", type=Path, help="--training-data: the Pix2Pix training config")
+    parser.add_argument("--cache", type=Path, help="--training-data: the case cache to build or reuse (default: a new temporary one)")
+    parser.add_argument("--iterations", type=int, default=30, help="--training-data: iterations of the training run (0: none)")
+    parser.add_argument("--sampler-seconds", type=float, default=10.0, help="--training-data: how long the sampler is timed")
+    parser.add_argument("--workers", type=int, default=2, help="--training-data: loader workers, timed against none")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
+    if args.training_data:
+        from model.tools.bench_training import report
+
+        if args.config is None:
+            parser.error("--training-data needs --config")
+        return exit_code(lambda: report(args))
     setup_logging()
     torch.set_num_threads(args.threads)
     device = choose_device(args.device)

@@ -139,12 +139,19 @@ def case_id_for(region: str, seed: int) -> str:
     return f"{CASE_PREFIX[_canonical_region(region)]}{seed:04d}"
 
 
-def make_case(region: str, seed: int) -> PhantomCase:
-    """Generate the phantom case of ``region`` ("pelvis"/"brain") for ``seed``."""
+# ``--synthrad-size``: the pelvis on a finer grid, the same anatomy in mm, so that the largest field of view
+# (64 x 290 x 420 voxels at 2.5 x 1 x 1 mm) becomes SynthRAD2023's largest pelvis volume, 153 x 410 x 586 voxels
+# (z, y, x) - for measuring training at scale (model.bench --training-data).
+SYNTHRAD_SCALE = (586 / 420, 586 / 420, 153 / 64)  # (x, y, z) voxels per phantom voxel
+
+
+def make_case(region: str, seed: int, synthrad_size: bool = False) -> PhantomCase:
+    """Generate the phantom case of ``region`` ("pelvis"/"brain") for ``seed``; ``synthrad_size``: a pelvis on
+    the finer grid of :data:`SYNTHRAD_SCALE` (the same random draws, so the same anatomy)."""
     region = _canonical_region(region)
     rng = np.random.default_rng(seed)
     if region == "Pelvis":
-        labels, spacing = _pelvis_labels(rng)
+        labels, spacing = _pelvis_labels(rng, SYNTHRAD_SCALE if synthrad_size else (1.0, 1.0, 1.0))
     else:
         labels, spacing = _brain_labels(rng)
     ct = _render_ct(labels, rng)
@@ -209,9 +216,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--format", choices=("nii.gz", "mha"), default="nii.gz",
         help="file format of the dataset layout (container layout is always .mha)",
     )
+    parser.add_argument("--synthrad-size", action="store_true",
+                        help="pelvis only: SynthRAD-sized volumes, up to 153 x 410 x 586 voxels (a finer grid)")
     args = parser.parse_args(argv)
+    if args.synthrad_size and _canonical_region(args.region) != "Pelvis":
+        parser.error("--synthrad-size is for the pelvis")
     for i in range(args.cases):
-        case = make_case(args.region, args.seed + i)
+        case = make_case(args.region, args.seed + i, synthrad_size=args.synthrad_size)
         case_dir = write_case(case, args.out, layout=args.layout, fmt=args.format)
         print(f"{case.case_id} {case.region} size={case.ct.GetSize()} -> {case_dir}")
 
@@ -499,8 +510,9 @@ class Sacrum:
         return np.minimum(np.minimum(body, -canal), np.minimum(z - z0, z1 - z))
 
 
-def _pelvis_labels(rng) -> tuple[np.ndarray, tuple[float, float, float]]:
-    """Draw a pelvis field of view and its tissue label map."""
+def _pelvis_labels(rng, scale=(1.0, 1.0, 1.0)) -> tuple[np.ndarray, tuple[float, float, float]]:
+    """Draw a pelvis field of view and its tissue label map; ``scale``: voxels per default voxel along (x, y, z)
+    (the field of view in mm stays the one drawn)."""
     nz = int(rng.integers(40, 65))
     semi_y = rng.uniform(100, 125)
     body = PelvisBody(
@@ -516,7 +528,8 @@ def _pelvis_labels(rng) -> tuple[np.ndarray, tuple[float, float, float]]:
     ny = int(np.clip(round(ext_y + body.back_y + rng.uniform(16, 40)), 230, 290))
     # shift so that the FOV is centred on the body's AP extent, plus a small offset
     shift = (rng.uniform(-5, 5), (body.back_y - ext_y) / 2 + rng.uniform(-5, 5), 0.0)
-    grid = Grid.centred((nx, ny, nz), PELVIS_SPACING, shift)
+    spacing = tuple(s / f for s, f in zip(PELVIS_SPACING, scale))
+    grid = Grid.centred(tuple(round(n * f) for n, f in zip((nx, ny, nz), scale)), spacing, shift)
 
     x, y, z = grid.full()
     depth = body.depth(x, y, z).astype(np.float32)
@@ -533,7 +546,7 @@ def _pelvis_labels(rng) -> tuple[np.ndarray, tuple[float, float, float]]:
     for shape in bones.solids:
         _accumulate_union(bone_depth, grid, shape)
     _paint_bone(labels, bone_depth, rng.uniform(2, 4), where=depth > skin + 2)
-    return labels, PELVIS_SPACING
+    return labels, spacing
 
 
 @dataclass(frozen=True)

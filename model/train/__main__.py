@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument("--iterations", type=int, help="override training.iterations")
     parser.add_argument("--previous", type=Path, help="the previous stage's model folder (diffusion, controlnet)")
+    parser.add_argument("--cache", type=Path, help="the case cache (uncompressed, memory-mapped training cases); default "
+                                                   "<data>/.sct-cache where the data folder is writable, else <out>/cache")
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     command = shlex.join(["python", "-m", "model.train", *argv])
@@ -41,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
             section = config["training"][task.name] if task.staged else config["training"]
             section["iterations"] = args.iterations
         Harness(task, config, args.data, args.out, resume=args.resume, device=args.device,
-                command=command, previous=args.previous, config_source=args.config).run()
+                command=command, previous=args.previous, config_source=args.config, cache_dir=args.cache).run()
 
     return exit_code(train)
 

@@ -1,8 +1,10 @@
 """Training data in the SynthRAD2023 layout: ``<data>/<case>/mr.*, ct.*, mask.*``.
 
-Images may be ``.nii.gz`` (as SynthRAD distributes them) or ``.mha``. Volumes are
-loaded once, checked like the container's inputs, normalised, and kept in memory;
-patches are drawn around random voxels inside the body mask.
+Images may be ``.nii.gz`` (as SynthRAD distributes them) or ``.mha``. A case is
+read once, checked like the container's inputs and normalised
+(:func:`load_training_case`); the Pix2Pix training reads it from the case cache
+(model.train.cache, memory-mapped), the brain stages hold it in memory. Patches
+are drawn around random voxels inside the body mask.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import torch
 
 from model.cases import CaseInput, CasePaths, read_case
 from model.errors import InputError
-from model.preprocessing.intensity import ct_to_unit, normalise_mr
+from model.preprocessing.intensity import HU_MIN, ct_to_unit, normalise_mr
 
 ROLES = ("mr", "ct", "mask")
 # Patch centres are drawn from at most this many body voxels per case.
@@ -29,6 +31,10 @@ class TrainingCase:
     mr_unit: np.ndarray  # network input, [-1, 1]
     ct_unit: np.ndarray  # network target, [-1, 1]
     centres: np.ndarray  # (n, 3) voxel indices inside the body
+
+    @property
+    def ct_hu(self) -> np.ndarray:
+        return self.ct
 
 
 def find_cases(data_dir: Path) -> dict[str, dict[str, Path]]:
@@ -99,7 +105,9 @@ def crop_patch(volume: np.ndarray, centre, size, fill: float) -> np.ndarray:
 
 
 class PatchSampler:
-    """Random (MR, CT) patch pairs centred on body voxels of random training cases."""
+    """Random (MR, CT) patch pairs centred on body voxels of random training cases: in-memory
+    :class:`TrainingCase` or memory-mapped :class:`model.train.cache.CachedCase` (both have ``mr_unit``, ``ct_hu``,
+    ``centres``); a patch is cut from the arrays and only then converted, so a memory map reads just its voxels."""
 
     def __init__(self, cases: list[TrainingCase], patch_size, rng: np.random.Generator, flip_lr: bool = False):
         self.cases = cases
@@ -107,12 +115,23 @@ class PatchSampler:
         self.rng = rng
         self.flip_lr = flip_lr
 
-    def sample(self) -> tuple[torch.Tensor, torch.Tensor]:
-        case = self.cases[self.rng.integers(len(self.cases))]
-        centre = case.centres[self.rng.integers(len(case.centres))]
+    def draw(self) -> tuple[int, int, bool]:
+        """The random part of a patch, from ``rng``: (case index, centre row, left-right flip)."""
+        case = int(self.rng.integers(len(self.cases)))
+        centre = int(self.rng.integers(len(self.cases[case].centres)))
+        return case, centre, bool(self.flip_lr and self.rng.random() < 0.5)
+
+    def cut(self, drawn: tuple[int, int, bool]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The patch pair ``drawn`` describes (no randomness: loader workers run this)."""
+        case_index, row, flip = drawn
+        case = self.cases[case_index]
+        centre = case.centres[row]
         mr = crop_patch(case.mr_unit, centre, self.patch_size, -1.0)
-        ct = crop_patch(case.ct_unit, centre, self.patch_size, -1.0)
-        if self.flip_lr and self.rng.random() < 0.5:
+        ct = ct_to_unit(crop_patch(case.ct_hu, centre, self.patch_size, HU_MIN))
+        if flip:
             mr, ct = mr[..., ::-1], ct[..., ::-1]
         as_batch = lambda a: torch.from_numpy(np.ascontiguousarray(a))[None, None]  # noqa: E731
         return as_batch(mr), as_batch(ct)
+
+    def sample(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.cut(self.draw())

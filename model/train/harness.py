@@ -34,6 +34,7 @@ import time
 import warnings
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Iterator
 
 import monai
 import numpy as np
@@ -49,6 +50,8 @@ from model.evaluation.metrics import image_metrics
 from model.files import atomic_path
 from model.precision import configure_training
 from model.preprocessing.intensity import sct_voxels
+from model.train.cache import CaseCache, default_cache_dir
+from model.train.loader import Batches
 from model.train.data import TrainingCase, find_cases, load_training_case, split_cases
 from model.train.tasks import section_name, training_section
 from model.weights import read_config, write_config, write_manifest
@@ -58,7 +61,7 @@ log = logging.getLogger("train")
 warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)` before `optimizer.step\(\)`")
 
 # Settings that may change when a run is resumed; anything else must match the checkpoint.
-RESUMABLE_CHANGES = {"iterations", "val_interval", "checkpoint_interval", "log_interval"}
+RESUMABLE_CHANGES = {"iterations", "val_interval", "checkpoint_interval", "log_interval", "max_bad_steps", "workers"}
 
 
 class Distributed:
@@ -125,7 +128,8 @@ class Harness:
     here once (model.config); ``config_source`` is the file its errors name."""
 
     def __init__(self, task_class, config: dict, data_dir: Path, out_dir: Path, *, resume: bool = False,
-                 device: str = "auto", command: str = "", previous: Path | None = None, config_source: str | Path):
+                 device: str = "auto", command: str = "", previous: Path | None = None, config_source: str | Path,
+                 cache_dir: Path | None = None):
         self.config = config
         self.spec = parse_config(config, config_source)
         self.task_class = task_class
@@ -136,6 +140,8 @@ class Harness:
         self.data_dir = Path(data_dir)
         self.out = Path(out_dir)
         self.resume = resume
+        self.cache_dir = cache_dir
+        self.batches: Batches | None = None  # the training batches (model.train.loader), from run()
         self.commands = [command]  # every command that trained these weights, recorded in the provenance
         self.dist = Distributed(device)
         self.iterations = self.training.iterations
@@ -160,12 +166,25 @@ class Harness:
             self.train_ids, self.val_ids = split_cases(sorted(paths), self.training.val_cases, seed)
         except ValueError as err:
             raise InputError(self.data_dir, str(err)) from None
-        self.train_cases = [load_training_case(c, paths[c], percentiles, seed) for c in self.train_ids]
-        self.val_cases: list[TrainingCase] = (
-            [load_training_case(c, paths[c], percentiles, seed) for c in self.val_ids] if self.dist.main else []
-        )
+        self.paths = paths
+        if self.task_class.cached_cases:
+            cache = CaseCache(self.cache_dir or default_cache_dir(self.data_dir, self.out), percentiles, seed)
+            train_paths = {c: paths[c] for c in self.train_ids}
+            if self.dist.main:
+                built = cache.build(train_paths)
+                log.info("case cache %s: %d case(s) built, %d reused", cache.root, len(built), len(train_paths) - len(built))
+            self.dist.barrier()  # every process maps what rank 0 built
+            self.train_cases = [cache.open(c, paths[c]) for c in self.train_ids]
+        else:
+            self.train_cases = [load_training_case(c, paths[c], percentiles, seed) for c in self.train_ids]
         if self.dist.main:
             log.info("%d training case(s), %d validation case(s): %s", len(self.train_ids), len(self.val_ids), ", ".join(self.val_ids))
+
+    def val_cases(self) -> Iterator[TrainingCase]:
+        """The validation cases, each read when it is validated (none is held between validations)."""
+        for case_id in self.val_ids:
+            yield load_training_case(case_id, self.paths[case_id], self.spec.preprocessing.mr_percentiles,
+                                     self.training.seed)
 
     def _build(self) -> None:
         torch.manual_seed(self.training.seed)  # identical initial weights on every rank
@@ -201,7 +220,7 @@ class Harness:
         return self.out / "checkpoints" / f"rng-rank{self.dist.rank}.pt"
 
     def _rng_state(self, iteration: int) -> dict:
-        state = {"iteration": iteration, "numpy": self.sampler.rng.bit_generator.state, "torch": torch.get_rng_state()}
+        state = {"iteration": iteration, "numpy": self.batches.rng_state(), "torch": torch.get_rng_state()}
         if self.dist.device.type == "cuda":
             state["cuda"] = torch.cuda.get_rng_state(self.dist.device)
         return state
@@ -230,7 +249,7 @@ class Harness:
         if rng is None or rng["iteration"] != iteration:
             log.warning("%s: no random state for iteration %d; patches are drawn from a fresh stream", path, iteration)
             return
-        self.sampler.rng.bit_generator.state = rng["numpy"]
+        self.batches.set_rng_state(rng["numpy"])
         torch.set_rng_state(rng["torch"])
         if "cuda" in rng and self.dist.device.type == "cuda":
             torch.cuda.set_rng_state(rng["cuda"], self.dist.device)
@@ -258,7 +277,7 @@ class Harness:
     # ------------------------------------------------------------ validation
     def validate(self, iteration: int) -> dict[str, float]:
         rows = []
-        for number, case in enumerate(self.val_cases):
+        for number, case in enumerate(self.val_cases()):
             hu = self.task.predict_case(case)
             sct = sct_voxels(hu, case.inputs.body).astype(np.float32)  # exactly what the container writes
             rows.append({"case": case.case_id, **image_metrics(case.ct, sct, case.inputs.body)})
@@ -318,7 +337,8 @@ class Harness:
             self._load_data()
             self._build()
             rng = np.random.default_rng([self.training.seed, self.dist.rank])
-            self.sampler = self.task.sampler(self.train_cases, rng)
+            self.batches = Batches(self.task.sampler(self.train_cases, rng), self.training.workers,
+                                   pin_memory=self.dist.device.type == "cuda")
             start = 0
             if self.resume:
                 start = self._restore()
@@ -335,6 +355,8 @@ class Harness:
                 return folder
             return None
         finally:
+            if self.batches is not None:
+                self.batches.close()
             self.dist.close()
 
     def _loop(self, start: int) -> None:
@@ -343,23 +365,35 @@ class Harness:
         bar = tqdm(total=self.iterations, initial=start, disable=not self.dist.main, dynamic_ncols=True, desc=self.task.name,
                    mininterval=0.5 if sys.stderr.isatty() else 30)  # a log file gets a line every 30 s
         sums: dict[str, float] = {}
-        count, t0 = 0, time.perf_counter()
+        count, skipped, in_a_row, t0 = 0, 0, 0, time.perf_counter()
         for iteration in range(start + 1, self.iterations + 1):
-            mr, target = (None if t is None else t.to(self.dist.device, non_blocking=True) for t in self.sampler.sample())
+            mr, target = (None if t is None else t.to(self.dist.device, non_blocking=True) for t in next(self.batches))
+            self.task.skipped = []
             losses = self.task.train_step(mr, target, iteration=iteration)  # tensors: read on the host at log time only
             for sched in self.schedulers.values():
                 sched.step()
-            for k, v in losses.items():
-                sums[k] = sums.get(k, 0.0) + v.detach()
-            count += 1
+            if self.task.skipped:  # a non-finite update was skipped (TrainingTask.optimise): the weights are untouched
+                skipped, in_a_row = skipped + 1, in_a_row + 1
+                if self.dist.main:
+                    log.warning("iteration %d: non-finite loss or gradients, %s update skipped (%d in a row)", iteration,
+                                " and ".join(self.task.skipped), in_a_row)
+                if in_a_row >= self.training.max_bad_steps:
+                    bar.close()
+                    self._stop_diverged(iteration, in_a_row)
+            else:
+                in_a_row = 0
+                for k, v in losses.items():
+                    sums[k] = sums.get(k, 0.0) + v.detach()
+                count += 1
             bar.update(1)
             if iteration % log_every == 0 or iteration == self.iterations:
-                means = {k: float(v) / count for k, v in sums.items()}
+                means = {k: float(v) / count for k, v in sums.items()}  # over the iterations that updated
                 bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()})
                 if self.dist.main:
                     lr = next(iter(self.task.optimizers.values())).param_groups[0]["lr"]
-                    _append_csv(self.out / "train_log.csv", [{"iteration": iteration, "seconds": round(time.perf_counter() - t0, 1), "lr": lr, **means}])
-                sums, count = {}, 0
+                    _append_csv(self.out / "train_log.csv", [{"iteration": iteration, "seconds": round(time.perf_counter() - t0, 1),
+                                                              "lr": lr, "skipped_steps": skipped, **means}])
+                sums, count, skipped = {}, 0, 0
             validate = iteration % val_every == 0 or iteration == self.iterations
             if validate and self.dist.main:
                 mean = self.validate(iteration)
@@ -368,6 +402,17 @@ class Harness:
             if validate or iteration % save_every == 0:
                 self._save(iteration)
         bar.close()
+
+    def _stop_diverged(self, iteration: int, in_a_row: int) -> None:
+        """Too many non-finite steps in a row: stop, naming the iteration and the last good checkpoint (the last
+        one saved, before any of them; nothing is saved now)."""
+        last = self.out / "checkpoints" / "last.pt"
+        saved = torch.load(last, map_location="cpu", weights_only=False)["iteration"] if last.exists() else None
+        where = f"the last good checkpoint is {last} (iteration {saved})" if saved is not None else "no checkpoint was saved yet"
+        raise InputError(last if saved is not None else self.out, f"training stopped at iteration {iteration}: {in_a_row} "
+                         f"iterations in a row had a non-finite loss or gradients (training.max_bad_steps "
+                         f"{self.training.max_bad_steps}; each was skipped, the weights untouched); {where}. Lower "
+                         f"training.lr, or set training.amp false, and --resume")
 
 
 def _drop_rows_after(path: Path, iteration: int) -> None:

@@ -13,6 +13,9 @@ What a task supplies:
   and validates these) and ``self.optimizers`` (name -> optimiser; each gets the
   linear-decay schedule);
 - :meth:`train_step` on one batch, running the networks of ``self.train_nets``
+  and updating each optimiser through :meth:`optimise` (which skips a non-finite
+  update: the harness counts it, and stops the run after ``training.max_bad_steps``
+  in a row)
   (the harness sets them to DistributedDataParallel wrappers of ``self.nets``
   under torchrun; in one process they are ``self.nets``) - a network used only
   frozen inside a step (a discriminator while the generator steps) is used
@@ -68,6 +71,9 @@ def section_name(task_class) -> str:
 class TrainingTask(ABC):
     name: ClassVar[str]
     staged: ClassVar[bool] = False
+    # Training cases from the case cache, memory-mapped (model.train.cache); False: in memory (model.train.data),
+    # for a task whose sampler needs whole volumes (the brain stages fit each case to their grid).
+    cached_cases: ClassVar[bool] = True
     config_class: ClassVar[type[ModelConfig]]
     nets: dict[str, torch.nn.Module]
     optimizers: dict[str, torch.optim.Optimizer]
@@ -84,6 +90,7 @@ class TrainingTask(ABC):
         # does on the CPU.
         self.autocast = training_autocast(self.training.amp, section_name(type(self)), device, config.source)
         self._train_nets: dict[str, torch.nn.Module] | None = None
+        self.skipped: list[str] = []  # optimisers whose update this iteration skipped (:meth:`optimise`)
 
     @property
     def train_nets(self) -> dict[str, torch.nn.Module]:
@@ -93,6 +100,24 @@ class TrainingTask(ABC):
     def distribute(self, wrap: Callable[[torch.nn.Module], torch.nn.Module]) -> None:
         """Called by the harness only: run the training steps through ``wrap(net)`` for every trained network."""
         self._train_nets = {name: wrap(net) for name, net in self.nets.items()}
+
+    def optimise(self, name: str, loss: torch.Tensor) -> bool:
+        """Backpropagate ``loss`` and step optimiser ``name`` - unless the loss or any of its gradients is NaN or
+        Inf: then the gradients are dropped and the weights and the optimiser's state stay untouched (the
+        harness counts the iteration as bad). Under DDP the gradients are already averaged over the processes,
+        so every process decides alike. Returns whether the update was applied."""
+        optimizer = self.optimizers[name]
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+        norms = torch._foreach_norm(grads) if grads else []
+        finite = bool(torch.isfinite(torch.stack([loss.detach().float().reshape(()), *(n.float() for n in norms)])).all())
+        if not finite:
+            optimizer.zero_grad(set_to_none=True)
+            self.skipped.append(name)
+            return False
+        optimizer.step()
+        return True
 
     @abstractmethod
     def train_step(self, mr: torch.Tensor | None, target: torch.Tensor, iteration: int = 0) -> dict[str, torch.Tensor]:

@@ -34,6 +34,7 @@ def kl_divergence(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
 class AutoencoderTask(TrainingTask):
     name = "autoencoder"
     staged = True
+    cached_cases = False  # whole volumes, fitted to the model grid (model.train.tasks.brain.on_grid)
     config_class = LatentDiffusionConfig
 
     def __init__(self, config: LatentDiffusionConfig, device: torch.device, previous: Path | None = None):
@@ -84,9 +85,7 @@ class AutoencoderTask(TrainingTask):
             adv = self.adversarial(logits.float(), target_is_real=True, for_discriminator=False)
             loss = loss + self.w_adv * adv
             losses["adv_g"] = adv.detach()
-        self.optimizers["autoencoder"].zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizers["autoencoder"].step()
+        self.optimise("autoencoder", loss)
         if adversarial:
             set_requires_grad(discriminator, True)
             with self.autocast():
@@ -94,9 +93,7 @@ class AutoencoderTask(TrainingTask):
             real, fake = logits.float().chunk(2)
             loss_d = 0.5 * (self.adversarial(real, target_is_real=True, for_discriminator=True)
                             + self.adversarial(fake, target_is_real=False, for_discriminator=True))
-            self.optimizers["discriminator"].zero_grad(set_to_none=True)
-            loss_d.backward()
-            self.optimizers["discriminator"].step()
+            self.optimise("discriminator", loss_d)
             losses["adv_d"] = loss_d.detach()
         return losses
 

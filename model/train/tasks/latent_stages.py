@@ -77,6 +77,7 @@ class LatentSampler:
 
 class _LatentStage(TrainingTask):
     staged = True
+    cached_cases = False  # whole volumes, fitted to the model grid (model.train.tasks.brain.on_grid)
     config_class = LatentDiffusionConfig
     needs: tuple[str, ...] = ()
     uses_mr = True
@@ -117,9 +118,7 @@ class _LatentStage(TrainingTask):
         return self.scheduler.add_noise(latents, noise, t), t, diffusion_target(self.scheduler, latents, noise, t)
 
     def _step(self, name: str, loss: torch.Tensor) -> dict[str, float]:
-        self.optimizers[name].zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizers[name].step()
+        self.optimise(name, loss)
         return {"mse": loss.detach()}
 
     def extra_state(self) -> dict:

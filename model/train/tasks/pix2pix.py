@@ -50,9 +50,7 @@ class Pix2PixTask(TrainingTask):
             logits = discriminator(pairs)[-1]
         real_logits, fake_logits = logits.float().chunk(2)
         loss_d = 0.5 * (self.gan_loss(real_logits, True) + self.gan_loss(fake_logits, False))
-        self.optimizers["discriminator"].zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.optimizers["discriminator"].step()
+        self.optimise("discriminator", loss_d)
 
         # 2. Generator: fool the (frozen, unsynchronised) discriminator and stay close to the CT.
         set_requires_grad(discriminator, False)
@@ -61,9 +59,7 @@ class Pix2PixTask(TrainingTask):
         loss_adv = self.gan_loss(logits.float(), True)
         loss_l1 = torch.nn.functional.l1_loss(fake, ct)
         loss_g = loss_adv + self.lambda_l1 * loss_l1
-        self.optimizers["generator"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.optimizers["generator"].step()
+        self.optimise("generator", loss_g)
         set_requires_grad(discriminator, True)
         return {"loss_d": loss_d.detach(), "loss_g_adv": loss_adv.detach(), "loss_g_l1": loss_l1.detach()}
 
