@@ -78,3 +78,41 @@ def test_an_array_file_reads_rows_and_blocks_as_numpy_does(tmp_path):
     centres = np.arange(30, dtype=np.int32).reshape(10, 3)
     np.save(tmp_path / "c.npy", centres)
     assert ArrayFile(tmp_path / "c.npy")[4].tolist() == [12, 13, 14]
+
+
+def test_the_autoencoder_stage_cuts_its_patches_from_the_grid_fitted_case(tmp_path):
+    """The brain autoencoder trains on patches of the case fitted to the model grid: MR and CT from the same
+    grid voxels, in network units (a regression test: the CT was once cut in HU from the unfitted case)."""
+    import sys
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from brain_fixtures import tiny_brain_config
+
+    from model.config import parse_config
+    from model.train.data import TrainingCases, crop_patch
+    from model.train.tasks.autoencoder import AutoencoderTask
+    from model.train.tasks.brain import on_grid
+
+    raw = tiny_brain_config()
+    raw["training"] = {"autoencoder": {"iterations": 1, "patch_size": [8, 8, 8]}}
+    spec = parse_config(raw, "tiny brain config")
+    root = tmp_path / "brain"
+    write_case(make_case("brain", 0), root, layout="dataset", fmt="mha")
+    paths = find_cases(root)
+    cases = TrainingCases(sorted(paths), paths, PERCENTILES, 0)
+    task = AutoencoderTask(spec, torch.device("cpu"))
+    sampler = task.sampler(cases, np.random.default_rng(5))
+    fitted = on_grid(next(iter(cases)), spec)
+    assert fitted.mr_unit.shape == fitted.ct_unit.shape == (16, 16, 16)
+    reference = np.random.default_rng(5)
+    for _ in range(10):
+        mr, ct = sampler.sample()
+        reference.integers(1)
+        centre = fitted.centres[reference.integers(len(fitted.centres))]
+        flip = reference.random() < 0.5 if task.training.flip_lr else False
+        expected = [crop_patch(v, centre, (8, 8, 8), -1.0) for v in (fitted.mr_unit, fitted.ct_unit)]
+        if flip:
+            expected = [e[..., ::-1] for e in expected]
+        assert torch.equal(mr[0, 0], torch.from_numpy(np.ascontiguousarray(expected[0])))
+        assert torch.equal(ct[0, 0], torch.from_numpy(np.ascontiguousarray(expected[1])))
+        assert ct.abs().max() <= 1

@@ -41,8 +41,8 @@ from pathlib import Path
 import numpy as np
 
 from model.errors import InputError
-from model.preprocessing.intensity import HU_MAX, HU_MIN
-from model.train.data import MAX_CENTRES
+from model.preprocessing.intensity import HU_MAX, HU_MIN, ct_to_unit
+from model.train.data import MAX_CENTRES, crop_patch
 
 log = logging.getLogger("train")
 
@@ -104,6 +104,13 @@ class CachedCase:
     mr_unit: ArrayFile  # float32 (z, y, x), network units
     ct_hu: ArrayFile  # int16 (z, y, x), HU in [-1024, 3071]
     centres: ArrayFile  # int32 (n, 3)
+
+    def mr_patch(self, centre, size) -> np.ndarray:
+        return crop_patch(self.mr_unit, centre, size, -1.0)
+
+    def ct_patch(self, centre, size) -> np.ndarray:
+        """Cut in HU, then converted: the same float32 values as cutting the in-memory case's ``ct_unit``."""
+        return ct_to_unit(crop_patch(self.ct_hu, centre, size, HU_MIN))
 
 
 def default_cache_dir(data_dir: Path, out_dir: Path) -> Path:

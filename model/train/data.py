@@ -16,7 +16,7 @@ import torch
 
 from model.cases import CaseInput, CasePaths, read_case
 from model.errors import InputError
-from model.preprocessing.intensity import HU_MIN, ct_to_unit, normalise_mr
+from model.preprocessing.intensity import ct_to_unit, normalise_mr
 
 ROLES = ("mr", "ct", "mask")
 # Patch centres are drawn from at most this many body voxels per case.
@@ -24,17 +24,27 @@ MAX_CENTRES = 200_000
 
 
 @dataclass
-class TrainingCase:
+class UnitCase:
+    """Volumes in network units to cut training patches from (a whole case, or one fitted to a model grid)."""
+
     case_id: str
-    inputs: CaseInput  # MR image + voxels + body, exactly as the container sees them
-    ct: np.ndarray  # HU, float32 (z, y, x)
     mr_unit: np.ndarray  # network input, [-1, 1]
     ct_unit: np.ndarray  # network target, [-1, 1]
-    centres: np.ndarray  # (n, 3) voxel indices inside the body
+    centres: np.ndarray  # (n, 3) voxel indices patches are centred on
 
-    @property
-    def ct_hu(self) -> np.ndarray:
-        return self.ct
+    def mr_patch(self, centre, size) -> np.ndarray:
+        return crop_patch(self.mr_unit, centre, size, -1.0)
+
+    def ct_patch(self, centre, size) -> np.ndarray:
+        return crop_patch(self.ct_unit, centre, size, -1.0)
+
+
+@dataclass
+class TrainingCase(UnitCase):
+    """A whole case as read: what validation needs as well (the MR image's geometry, the body, HU)."""
+
+    inputs: CaseInput = None  # MR image + voxels + body, exactly as the container sees them
+    ct: np.ndarray = None  # HU, float32 (z, y, x)
 
 
 def find_cases(data_dir: Path) -> dict[str, dict[str, Path]]:
@@ -80,6 +90,22 @@ def load_training_case(case_id: str, paths: dict[str, Path], percentiles: tuple[
     )
 
 
+class TrainingCases:
+    """The training cases of a task that keeps its own (smaller) form of each - the brain stages fit every case
+    to their grid: read one at a time as the task's sampler iterates, so that no more than one whole case is
+    in memory at once."""
+
+    def __init__(self, case_ids: list[str], paths: dict[str, dict[str, Path]], percentiles: tuple[float, float], seed: int):
+        self.case_ids, self.paths, self.percentiles, self.seed = list(case_ids), paths, percentiles, seed
+
+    def __len__(self) -> int:
+        return len(self.case_ids)
+
+    def __iter__(self):
+        for case_id in self.case_ids:
+            yield load_training_case(case_id, self.paths[case_id], self.percentiles, self.seed)
+
+
 def split_cases(case_ids: list[str], val_cases: int, seed: int) -> tuple[list[str], list[str]]:
     """A deterministic held-out validation split (seeded shuffle)."""
     if len(case_ids) <= val_cases:
@@ -105,9 +131,9 @@ def crop_patch(volume: np.ndarray, centre, size, fill: float) -> np.ndarray:
 
 
 class PatchSampler:
-    """Random (MR, CT) patch pairs centred on body voxels of random training cases: in-memory
-    :class:`TrainingCase` or memory-mapped :class:`model.train.cache.CachedCase` (both have ``mr_unit``, ``ct_hu``,
-    ``centres``); a patch is cut from the arrays and only then converted, so a memory map reads just its voxels."""
+    """Random (MR, CT) patch pairs centred on random ``centres`` of random training cases: in memory
+    (:class:`UnitCase`, :class:`TrainingCase`) or in the case cache (:class:`model.train.cache.CachedCase`, read
+    patch by patch); each case cuts its own patches (``mr_patch``, ``ct_patch``)."""
 
     def __init__(self, cases: list[TrainingCase], patch_size, rng: np.random.Generator, flip_lr: bool = False):
         self.cases = cases
@@ -126,8 +152,7 @@ class PatchSampler:
         case_index, row, flip = drawn
         case = self.cases[case_index]
         centre = case.centres[row]
-        mr = crop_patch(case.mr_unit, centre, self.patch_size, -1.0)
-        ct = ct_to_unit(crop_patch(case.ct_hu, centre, self.patch_size, HU_MIN))
+        mr, ct = case.mr_patch(centre, self.patch_size), case.ct_patch(centre, self.patch_size)
         if flip:
             mr, ct = mr[..., ::-1], ct[..., ::-1]
         as_batch = lambda a: torch.from_numpy(np.ascontiguousarray(a))[None, None]  # noqa: E731

@@ -52,7 +52,7 @@ from model.precision import configure_training
 from model.preprocessing.intensity import sct_voxels
 from model.train.cache import CaseCache, default_cache_dir
 from model.train.loader import Batches
-from model.train.data import TrainingCase, find_cases, load_training_case, split_cases
+from model.train.data import TrainingCase, TrainingCases, find_cases, load_training_case, split_cases
 from model.train.tasks import section_name, training_section
 from model.weights import read_config, write_config, write_manifest
 
@@ -176,7 +176,7 @@ class Harness:
             self.dist.barrier()  # every process maps what rank 0 built
             self.train_cases = [cache.open(c, paths[c]) for c in self.train_ids]
         else:
-            self.train_cases = [load_training_case(c, paths[c], percentiles, seed) for c in self.train_ids]
+            self.train_cases = TrainingCases(self.train_ids, paths, percentiles, seed)  # read as the sampler goes
         if self.dist.main:
             log.info("%d training case(s), %d validation case(s): %s", len(self.train_ids), len(self.val_ids), ", ".join(self.val_ids))
 

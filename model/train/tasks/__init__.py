@@ -135,7 +135,7 @@ class TrainingTask(ABC):
         """Training batches: ``sample()`` -> (MR or None, target), tensors on the CPU."""
         from model.train.data import PatchSampler
 
-        return PatchSampler(cases, self.training.patch_size, rng, self.training.flip_lr)
+        return PatchSampler(list(cases), self.training.patch_size, rng, self.training.flip_lr)
 
     def extra_state(self) -> dict:
         return {}

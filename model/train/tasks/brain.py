@@ -1,7 +1,6 @@
 """What the brain stages share: training cases on the model grid and the previous stage's model folder."""
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -9,11 +8,11 @@ import numpy as np
 from model.config import LatentDiffusionConfig, load_config
 from model.errors import InputError, WeightsError
 from model.preprocessing.headgrid import fit_case, to_grid
-from model.train.data import MAX_CENTRES, TrainingCase
+from model.train.data import MAX_CENTRES, TrainingCase, UnitCase
 from model.weights import CONFIG, load_weights, verify_manifest
 
 
-def on_grid(case: TrainingCase, config: LatentDiffusionConfig) -> TrainingCase:
+def on_grid(case: TrainingCase, config: LatentDiffusionConfig) -> UnitCase:
     """The case's MR and CT fitted to the model grid; patch centres anywhere in the fitted head box
     (patches then mix head and air like the whole grid the networks run on at inference)."""
     fit = fit_case(case.inputs, config)
@@ -22,8 +21,8 @@ def on_grid(case: TrainingCase, config: LatentDiffusionConfig) -> TrainingCase:
     centres = np.argwhere(box)
     if len(centres) > MAX_CENTRES:
         centres = centres[np.random.default_rng(0).choice(len(centres), MAX_CENTRES, replace=False)]
-    return dataclasses.replace(case, mr_unit=to_grid(case.mr_unit, fit, -1.0), ct_unit=to_grid(case.ct_unit, fit, -1.0),
-                               centres=centres)
+    # only the grid's volumes: the whole case (MR image, HU, the original-resolution arrays) is let go
+    return UnitCase(case.case_id, to_grid(case.mr_unit, fit, -1.0), to_grid(case.ct_unit, fit, -1.0), centres)
 
 
 # Sections of the config a later stage must share with the stage it starts from.
