@@ -5,7 +5,7 @@ pelvis --synthrad-size`` makes SynthRAD-sized ones):
 
 - the case cache's build time (model.train.cache; every case, as a training run
   builds it; an existing cache is reused and says so),
-- patches per second cut from the memory-mapped cache by the training sampler,
+- patches per second cut from the case cache by the training sampler (with 0 and N loader workers),
   alone (no network),
 - the peak resident memory of a real training process: ``python -m model.train``
   as a child process for ``--iterations`` iterations on the cached cases, its

@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument("--iterations", type=int, help="override training.iterations")
     parser.add_argument("--previous", type=Path, help="the previous stage's model folder (diffusion, controlnet)")
-    parser.add_argument("--cache", type=Path, help="the case cache (uncompressed, memory-mapped training cases); default "
+    parser.add_argument("--cache", type=Path, help="the case cache (uncompressed training cases, read patch by patch); default "
                                                    "<data>/.sct-cache where the data folder is writable, else <out>/cache")
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)

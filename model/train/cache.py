@@ -1,4 +1,4 @@
-"""The case cache: each training case read and checked once, then memory-mapped by every training process.
+"""The case cache: each training case read and checked once, then read patch by patch by every training process.
 
 A training case is read through :func:`model.cases.read_case` (the container's
 reader and checks), its CT resampled onto the MR's grid, the MR normalised, and

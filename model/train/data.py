@@ -3,7 +3,8 @@
 Images may be ``.nii.gz`` (as SynthRAD distributes them) or ``.mha``. A case is
 read once, checked like the container's inputs and normalised
 (:func:`load_training_case`); the Pix2Pix training reads it from the case cache
-(model.train.cache, memory-mapped), the brain stages hold it in memory. Patches
+(model.train.cache, read patch by patch), the brain stages read one case at a time and keep its
+grid-fitted volumes. Patches
 are drawn around random voxels inside the body mask.
 """
 from __future__ import annotations

@@ -6,7 +6,7 @@ cut the patches those draws describe (:meth:`PatchSampler.cut`). So the batches
 are the same, in the same order, with any number of workers, and the
 checkpointed generator state is the one *before the first draw not yet
 trained on* (the loader draws ahead; it remembers the state before each draw):
-a resumed run continues exactly. Workers are forked (the memory-mapped cases are
+a resumed run continues exactly. Workers are forked (the cached cases' open files are
 shared, not copied); on CUDA the batches come in pinned memory for
 non-blocking copies.
 """

@@ -71,7 +71,8 @@ def section_name(task_class) -> str:
 class TrainingTask(ABC):
     name: ClassVar[str]
     staged: ClassVar[bool] = False
-    # Training cases from the case cache, memory-mapped (model.train.cache); False: in memory (model.train.data),
+    # Training cases from the case cache, read patch by patch (model.train.cache); False: read one at a time and
+    # kept in the task's own form (model.train.data.TrainingCases),
     # for a task whose sampler needs whole volumes (the brain stages fit each case to their grid).
     cached_cases: ClassVar[bool] = True
     config_class: ClassVar[type[ModelConfig]]
