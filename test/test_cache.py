@@ -54,6 +54,10 @@ def test_the_cache_is_reused_and_a_changed_case_alone_is_rebuilt(dataset, tmp_pa
         assert not old.exists() and cache.folder(first, paths[first]).is_dir()  # the stale entry is gone
         assert CaseCache(tmp_path / "cache", (1.0, 99.0), seed=0).missing(paths) == sorted(paths)  # other percentiles
         assert sorted(p.name.split("-")[0] for p in (tmp_path / "cache").iterdir()) == [first, second]
+        other = tmp_path / "cache" / f"{first}-b-0123456789abcdef"  # another case whose id starts with this one's
+        other.mkdir()
+        os.utime(paths[first]["mr"], ns=(stat.st_atime_ns, stat.st_mtime_ns + 2 * 10**9))
+        assert cache.build(paths) == [first] and other.is_dir()
     finally:
         os.utime(paths[first]["mr"], ns=(stat.st_atime_ns, stat.st_mtime_ns))
 

@@ -29,6 +29,7 @@ set and stay there, 0.7-0.9 GiB after 30 iterations here.)
 """
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import logging
@@ -177,8 +178,9 @@ class CaseCache:
             os.replace(staging, target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        for stale in self.root.glob(f"{case_id}-*"):  # the same case under an older key
-            if stale != target and stale.is_dir() and not stale.name.startswith("."):
+        for stale in self.root.glob(f"{glob.escape(case_id)}-*"):  # the same case under an older key
+            key = stale.name[len(case_id) + 1:]  # exactly 16 hex digits: not "<case_id>-b-<key>", another case's
+            if stale != target and stale.is_dir() and len(key) == 16 and all(c in "0123456789abcdef" for c in key):
                 shutil.rmtree(stale, ignore_errors=True)
 
     def open(self, case_id: str, paths: dict[str, Path]) -> CachedCase:
