@@ -34,13 +34,7 @@ class CasePaths:
 
 def read_case(paths: CasePaths) -> CaseInput:
     """Read and check one case: 3-D, finite, mask on the MR's grid and not empty."""
-    from model.imageio import (
-        check_finite,
-        check_mask,
-        read_image,
-        read_on_grid,
-        to_array,
-    )
+    from model.imageio import check_finite, check_mask, read_image, read_on_grid, to_array
 
     mr_image = read_image(paths.mr)
     mask_image = read_on_grid(paths.mask, mr_image)

@@ -7,6 +7,7 @@ import os
 import numpy as np
 import pytest
 import torch
+from brain_fixtures import tiny_brain_config
 
 from model.tools.phantom import make_case, write_case
 from model.train.cache import ArrayFile, CaseCache
@@ -87,11 +88,6 @@ def test_an_array_file_reads_rows_and_blocks_as_numpy_does(tmp_path):
 def test_the_autoencoder_stage_cuts_its_patches_from_the_grid_fitted_case(tmp_path):
     """The brain autoencoder trains on patches of the case fitted to the model grid: MR and CT from the same
     grid voxels, in network units (a regression test: the CT was once cut in HU from the unfitted case)."""
-    import sys
-
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
-    from brain_fixtures import tiny_brain_config
-
     from model.config import parse_config
     from model.train.data import TrainingCases, crop_patch
     from model.train.tasks.autoencoder import AutoencoderTask

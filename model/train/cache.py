@@ -32,7 +32,6 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
-import logging
 import os
 import shutil
 import tempfile
@@ -40,12 +39,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from model.errors import InputError
 from model.preprocessing.intensity import HU_MAX, HU_MIN, ct_to_unit
-from model.train.data import MAX_CENTRES, crop_patch
-
-log = logging.getLogger("train")
+from model.train.data import MAX_CENTRES, crop_patch, load_training_case
 
 FORMAT = 1  # bump when the arrays or their meaning change
 
@@ -65,8 +63,6 @@ class ArrayFile:
         if fortran:
             raise ValueError(f"{self.path}: a Fortran-order array")
         self.fd = os.open(self.path, os.O_RDONLY)
-        self.strides = tuple(int(np.prod(self.shape[i + 1:], dtype=np.int64)) * self.dtype.itemsize
-                             for i in range(len(self.shape)))
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -146,8 +142,6 @@ class CaseCache:
         todo = self.missing(cases)
         if not todo:
             return []
-        from tqdm import tqdm
-
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -157,8 +151,6 @@ class CaseCache:
         return todo
 
     def _build_one(self, case_id: str, paths: dict[str, Path]) -> None:
-        from model.train.data import load_training_case
-
         target = self.folder(case_id, paths)
         case = load_training_case(case_id, paths, self.percentiles, self.seed)
         ct_hu = np.clip(case.ct, HU_MIN, HU_MAX)

@@ -3,9 +3,9 @@
 Images may be ``.nii.gz`` (as SynthRAD distributes them) or ``.mha``. A case is
 read once, checked like the container's inputs and normalised
 (:func:`load_training_case`); the Pix2Pix training reads it from the case cache
-(model.train.cache, read patch by patch), the brain stages read one case at a time and keep its
-grid-fitted volumes. Patches
-are drawn around random voxels inside the body mask.
+(model.train.cache, read patch by patch), the brain stages read one case at a
+time and keep its grid-fitted volumes. Patches are drawn around random voxels
+inside the body mask.
 """
 from __future__ import annotations
 
@@ -51,10 +51,7 @@ class TrainingCase(UnitCase):
 def find_cases(data_dir: Path) -> dict[str, dict[str, Path]]:
     """Case id -> {"mr", "ct", "mask"} paths; a case folder missing one of them is an error."""
     data_dir = Path(data_dir)
-    from model.imageio import (  # SimpleITK: only where images are read
-        image_stem,
-        is_image_file,
-    )
+    from model.imageio import image_stem, is_image_file  # SimpleITK: only where images are read
 
     if not data_dir.is_dir():
         raise InputError(data_dir, "training data folder not found")

@@ -146,6 +146,7 @@ class Harness:
         self.dist = Distributed(device)
         self.iterations = self.training.iterations
         self.best = {"mae": float("inf"), "iteration": None}
+        self.saved: int | None = None  # the iteration of the last checkpoint written or resumed from
 
     # ----------------------------------------------------------------- setup
     def _prepare_out(self) -> None:
@@ -240,7 +241,8 @@ class Harness:
         self.best = state["best"]
         self.task.load_extra_state(state.get("task_state", {}))
         self.commands = state.get("commands", []) + self.commands
-        return int(state["iteration"])
+        self.saved = int(state["iteration"])
+        return self.saved
 
     def _restore_rng(self, iteration: int) -> None:
         """Continue each process's random streams where the checkpoint left them."""
@@ -272,6 +274,7 @@ class Harness:
         if self.dist.main:
             _atomic_torch_save(self._state(iteration), self.out / "checkpoints" / "last.pt")
         _atomic_torch_save(self._rng_state(iteration), self._rng_path())
+        self.saved = iteration
         self.dist.barrier()
 
     # ------------------------------------------------------------ validation
@@ -282,9 +285,7 @@ class Harness:
             sct = sct_voxels(hu, case.inputs.body).astype(np.float32)  # exactly what the container writes
             rows.append({"case": case.case_id, **image_metrics(case.ct, sct, case.inputs.body)})
             if number == 0:
-                from model.train.preview import (
-                    save_preview,  # Pillow: only where a run validates
-                )
+                from model.train.preview import save_preview  # Pillow: only where a run validates
 
                 save_preview(self.out / "previews" / f"iter_{iteration:07d}.png", case.mr_unit, sct, case.ct,
                              case.inputs.mr_image.GetSpacing())
@@ -407,9 +408,8 @@ class Harness:
         """Too many non-finite steps in a row: stop, naming the iteration and the last good checkpoint (the last
         one saved, before any of them; nothing is saved now)."""
         last = self.out / "checkpoints" / "last.pt"
-        saved = torch.load(last, map_location="cpu", weights_only=False)["iteration"] if last.exists() else None
-        where = f"the last good checkpoint is {last} (iteration {saved})" if saved is not None else "no checkpoint was saved yet"
-        raise InputError(last if saved is not None else self.out, f"training stopped at iteration {iteration}: {in_a_row} "
+        where = f"the last good checkpoint is {last} (iteration {self.saved})" if self.saved is not None else "no checkpoint was saved yet"
+        raise InputError(last if self.saved is not None else self.out, f"training stopped at iteration {iteration}: {in_a_row} "
                          f"iterations in a row had a non-finite loss or gradients (training.max_bad_steps "
                          f"{self.training.max_bad_steps}; each was skipped, the weights untouched); {where}. Lower "
                          f"training.lr, or set training.amp false, and --resume")

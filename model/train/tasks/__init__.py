@@ -13,13 +13,13 @@ What a task supplies:
   and validates these) and ``self.optimizers`` (name -> optimiser; each gets the
   linear-decay schedule);
 - :meth:`train_step` on one batch, running the networks of ``self.train_nets``
-  and updating each optimiser through :meth:`optimise` (which skips a non-finite
-  update: the harness counts it, and stops the run after ``training.max_bad_steps``
-  in a row)
   (the harness sets them to DistributedDataParallel wrappers of ``self.nets``
   under torchrun; in one process they are ``self.nets``) - a network used only
   frozen inside a step (a discriminator while the generator steps) is used
-  through ``self.nets``, so that DDP does not wait for its gradients;
+  through ``self.nets``, so that DDP does not wait for its gradients - and
+  updating each optimiser through :meth:`optimise` (which skips a non-finite
+  update: the harness counts it, and stops the run after ``training.max_bad_steps``
+  in a row);
 - :meth:`predict_case` (HU on the case's MR grid, through the deployment code)
   and :meth:`export` (save the networks: model.weights.save_networks).
 Optional hooks, with their defaults here: :meth:`sampler` (training batches:
