@@ -169,22 +169,47 @@ def test_resume_refuses_another_previous_stage_folder(stages, dataset, tmp_path,
     assert "is not the previous-stage folder this checkpoint was trained from" in capsys.readouterr().err
 
 
-def test_latent_blocks_come_with_the_mr_block_over_the_same_voxels():
+def test_latent_blocks_come_with_the_mr_block_over_the_same_voxels(tmp_path):
+    from model.train.cache import ArrayFile
+
     factor, latent = 4, (6, 7, 5)
-    index = torch.arange(np.prod(latent), dtype=torch.float32).reshape(1, 1, *latent)  # each latent voxel its own value
-    mr = index.repeat_interleave(factor, 2).repeat_interleave(factor, 3).repeat_interleave(factor, 4)
-    items = [{"mr": mr, "mu": index, "sigma": torch.zeros_like(index), "flip": False}]
-    sampler = LatentSampler(items, np.random.default_rng(0), crop=(4, 4, 2), factor=factor)
-    starts = set()
-    for _ in range(40):
-        mr_block, z = sampler.sample()
-        assert z.shape == (1, 1, 4, 4, 2) and mr_block.shape == (1, 1, 16, 16, 8)
-        assert torch.equal(mr_block, z.repeat_interleave(factor, 2).repeat_interleave(factor, 3).repeat_interleave(factor, 4))
-        starts.add(int(z[0, 0, 0, 0, 0]))
-    assert len(starts) > 10  # blocks from all over the latent, up to its far edges
-    assert int(index.max()) in {int(sampler.sample()[1].max()) for _ in range(200)}
-    whole = LatentSampler(items, np.random.default_rng(0), factor=factor).sample()
-    assert torch.equal(whole[0], mr) and torch.equal(whole[1], index)
+    index = np.arange(np.prod(latent), dtype=np.float32).reshape(1, 1, *latent)  # each latent voxel its own value
+    mr = index[0, 0].repeat(factor, 0).repeat(factor, 1).repeat(factor, 2)
+    for name, array in (("mr", mr), ("mu", index), ("sigma", np.zeros_like(index))):
+        np.save(tmp_path / f"{name}.npy", array)
+    on_disk = {name: ArrayFile(tmp_path / f"{name}.npy") for name in ("mr", "mu", "sigma")}
+    for items in ([{"mr": mr, "mu": index, "sigma": np.zeros_like(index), "flip": False}], [{**on_disk, "flip": False}]):
+        sampler = LatentSampler(items, np.random.default_rng(0), crop=(4, 4, 2), factor=factor)
+        starts = set()
+        for _ in range(40):
+            mr_block, z = sampler.sample()
+            assert z.shape == (1, 1, 4, 4, 2) and mr_block.shape == (1, 1, 16, 16, 8)
+            assert torch.equal(mr_block, z.repeat_interleave(factor, 2).repeat_interleave(factor, 3).repeat_interleave(factor, 4))
+            starts.add(int(z[0, 0, 0, 0, 0]))
+        assert len(starts) > 10  # blocks from all over the latent, up to its far edges
+        assert int(index.max()) in {int(sampler.sample()[1].max()) for _ in range(200)}
+        whole = LatentSampler(items, np.random.default_rng(0), factor=factor).sample()
+        assert torch.equal(whole[0][0, 0], torch.from_numpy(mr)) and torch.equal(whole[1], torch.from_numpy(index))
+
+
+def test_a_mirrored_item_pairs_the_mirrored_mr_block_with_its_latent(tmp_path):
+    """Where ``flip``, the MR is read unmirrored from the cache and mirrored in the sampler; its block must be the
+    one over the same voxels as the (mirrored CT's) latent block."""
+    from model.train.cache import ArrayFile
+
+    factor, latent = 2, (3, 4, 5)
+    mr = np.random.default_rng(1).standard_normal([n * factor for n in latent]).astype(np.float32)
+    np.save(tmp_path / "mr.npy", mr)
+    mirrored = np.ascontiguousarray(mr[..., ::-1])
+    mu = np.random.default_rng(2).standard_normal((1, 2, *latent)).astype(np.float32)
+    sigma = np.zeros_like(mu)
+    on_disk = LatentSampler([{"mr": ArrayFile(tmp_path / "mr.npy"), "mu": mu, "sigma": sigma, "flip": True}],
+                            np.random.default_rng(7), crop=(2, 2, 3), factor=factor)
+    in_memory = LatentSampler([{"mr": mirrored, "mu": mu, "sigma": sigma, "flip": False}], np.random.default_rng(7),
+                              crop=(2, 2, 3), factor=factor)
+    for _ in range(30):
+        (a_mr, a_z), (b_mr, b_z) = on_disk.sample(), in_memory.sample()
+        assert torch.equal(a_mr, b_mr) and torch.equal(a_z, b_z)
 
 
 @pytest.mark.slow

@@ -2,10 +2,10 @@
 
 Images may be ``.nii.gz`` (as SynthRAD distributes them) or ``.mha``. A case is
 read once, checked like the container's inputs and normalised
-(:func:`load_training_case`); the Pix2Pix training reads it from the case cache
-(model.train.cache, read patch by patch), the brain stages read one case at a
-time and keep its grid-fitted volumes. Patches are drawn around random voxels
-inside the body mask.
+(:func:`load_training_case`), and written into the case cache (model.train.cache),
+as read or in the task's own form (the brain stages: fitted to their grid); training
+reads it from there patch by patch. Patches are drawn around random voxels
+inside the body mask (the brain stages: inside the fitted head box).
 """
 from __future__ import annotations
 
@@ -86,22 +86,6 @@ def load_training_case(case_id: str, paths: dict[str, Path], percentiles: tuple[
         ct_unit=ct_to_unit(ct),
         centres=centres,
     )
-
-
-class TrainingCases:
-    """The training cases of a task that keeps its own (smaller) form of each - the brain stages fit every case
-    to their grid: read one at a time as the task's sampler iterates, so that no more than one whole case is
-    in memory at once."""
-
-    def __init__(self, case_ids: list[str], paths: dict[str, dict[str, Path]], percentiles: tuple[float, float], seed: int):
-        self.case_ids, self.paths, self.percentiles, self.seed = list(case_ids), paths, percentiles, seed
-
-    def __len__(self) -> int:
-        return len(self.case_ids)
-
-    def __iter__(self):
-        for case_id in self.case_ids:
-            yield load_training_case(case_id, self.paths[case_id], self.percentiles, self.seed)
 
 
 def split_cases(case_ids: list[str], val_cases: int, seed: int) -> tuple[list[str], list[str]]:

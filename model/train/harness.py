@@ -52,7 +52,7 @@ from model.precision import configure_training
 from model.preprocessing.intensity import sct_voxels
 from model.train.cache import CaseCache, default_cache_dir
 from model.train.loader import Batches
-from model.train.data import TrainingCase, TrainingCases, find_cases, load_training_case, split_cases
+from model.train.data import TrainingCase, find_cases, load_training_case, split_cases
 from model.train.tasks import section_name, training_section
 from model.weights import read_config, write_config, write_manifest
 
@@ -168,16 +168,14 @@ class Harness:
         except ValueError as err:
             raise InputError(self.data_dir, str(err)) from None
         self.paths = paths
-        if self.task_class.cached_cases:
-            cache = CaseCache(self.cache_dir or default_cache_dir(self.data_dir, self.out), percentiles, seed)
-            train_paths = {c: paths[c] for c in self.train_ids}
-            if self.dist.main:
-                built = cache.build(train_paths)
-                log.info("case cache %s: %d case(s) built, %d reused", cache.root, len(built), len(train_paths) - len(built))
-            self.dist.barrier()  # every process maps what rank 0 built
-            self.train_cases = [cache.open(c, paths[c]) for c in self.train_ids]
-        else:
-            self.train_cases = TrainingCases(self.train_ids, paths, percentiles, seed)  # read as the sampler goes
+        root = self.cache_dir or default_cache_dir(self.data_dir, self.out)
+        cache = CaseCache(root, percentiles, seed, self.task_class.case_fit(self.spec))
+        train_paths = {c: paths[c] for c in self.train_ids}
+        if self.dist.main:
+            built = cache.build(train_paths)
+            log.info("case cache %s: %d case(s) built, %d reused", cache.root, len(built), len(train_paths) - len(built))
+        self.dist.barrier()  # every process reads what rank 0 built
+        self.train_cases = [cache.open(c, paths[c]) for c in self.train_ids]
         if self.dist.main:
             log.info("%d training case(s), %d validation case(s): %s", len(self.train_ids), len(self.val_ids), ", ".join(self.val_ids))
 
@@ -337,6 +335,9 @@ class Harness:
             self._prepare_out()
             self._load_data()
             self._build()
+            if self.dist.main:
+                self.task.prepare(self.train_cases)
+            self.dist.barrier()  # what the main process derived, every process reads
             rng = np.random.default_rng([self.training.seed, self.dist.rank])
             self.batches = Batches(self.task.sampler(self.train_cases, rng), self.training.workers,
                                    pin_memory=self.dist.device.type == "cuda")

@@ -71,10 +71,6 @@ def section_name(task_class) -> str:
 class TrainingTask(ABC):
     name: ClassVar[str]
     staged: ClassVar[bool] = False
-    # Training cases from the case cache, read patch by patch (model.train.cache); False: read one at a time and
-    # kept in the task's own form (model.train.data.TrainingCases),
-    # for a task whose sampler needs whole volumes (the brain stages fit each case to their grid).
-    cached_cases: ClassVar[bool] = True
     config_class: ClassVar[type[ModelConfig]]
     nets: dict[str, torch.nn.Module]
     optimizers: dict[str, torch.optim.Optimizer]
@@ -132,8 +128,19 @@ class TrainingTask(ABC):
     def export(self, folder: Path) -> dict[str, str]:
         """Save the trained networks into ``folder``; returns the config's ``weights`` table."""
 
+    @classmethod
+    def case_fit(cls, config: ModelConfig):
+        """The form of a training case this task trains on, as the case cache keeps it
+        (a model.train.cache.CaseFit), or None: the case as read, on its MR's grid."""
+        return None
+
+    def prepare(self, cases) -> None:
+        """Called on the main process only, before every process builds its :meth:`sampler`: derive what the
+        sampler reads from the cached cases (``CachedCase.derived``) and cache it, once for all processes."""
+
     def sampler(self, cases, rng: np.random.Generator):
-        """Training batches: ``sample()`` -> (MR or None, target), tensors on the CPU."""
+        """Training batches from the cached cases (model.train.cache.CachedCase): ``sample()`` -> (MR or None,
+        target), tensors on the CPU."""
         from model.train.data import PatchSampler
 
         return PatchSampler(list(cases), self.training.patch_size, rng, self.training.flip_lr)

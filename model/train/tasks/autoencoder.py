@@ -2,7 +2,8 @@
 
 Loss = L1 + perceptual (3-D MedicalNet backbone from a local cache; weight 0
 switches it off) + KL, plus a least-squares patch adversarial term after a
-warm-up. Trained on CT patches cut from the model grid (CT scaled to [-1, 1]).
+warm-up. Trained on CT patches cut from the cases fitted to the model grid (CT scaled
+to [-1, 1]), which the case cache keeps (model.train.tasks.brain.grid_fit).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from model.networks.pix2pix import build_discriminator
 from model.pipelines.latent_windows import reconstruct_hu
 from model.preprocessing.headgrid import fit_case, to_grid
 from model.train.tasks import TrainingTask
-from model.train.tasks.brain import on_grid
+from model.train.tasks.brain import grid_fit
 from model.weights import save_networks
 
 
@@ -34,7 +35,6 @@ def kl_divergence(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
 class AutoencoderTask(TrainingTask):
     name = "autoencoder"
     staged = True
-    cached_cases = False  # whole volumes, fitted to the model grid (model.train.tasks.brain.on_grid)
     config_class = LatentDiffusionConfig
 
     def __init__(self, config: LatentDiffusionConfig, device: torch.device, previous: Path | None = None):
@@ -59,9 +59,9 @@ class AutoencoderTask(TrainingTask):
             self.perceptual = PerceptualLoss3D(load_backbone(Path(w.perceptual_cache_dir), w.perceptual_network)).to(device)
         self.adversarial = PatchAdversarialLoss(criterion="least_squares")
 
-    def sampler(self, cases, rng: np.random.Generator):
-        fitted = [on_grid(c, self.config) for c in cases]
-        return super().sampler(fitted, rng)
+    @classmethod
+    def case_fit(cls, config: LatentDiffusionConfig):
+        return grid_fit(config)  # patches of the cases fitted to the model grid
 
     def train_step(self, mr: torch.Tensor, ct: torch.Tensor, iteration: int = 0) -> dict[str, float]:
         autoencoder, discriminator = self.train_nets["autoencoder"], self.train_nets["discriminator"]

@@ -1,6 +1,8 @@
 """What the brain stages share: training cases on the model grid and the previous stage's model folder."""
 from __future__ import annotations
 
+import dataclasses
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +10,7 @@ import numpy as np
 from model.config import LatentDiffusionConfig, load_config
 from model.errors import InputError, WeightsError
 from model.preprocessing.headgrid import fit_case, to_grid
+from model.train.cache import CaseFit
 from model.train.data import MAX_CENTRES, TrainingCase, UnitCase
 from model.weights import CONFIG, load_weights, verify_manifest
 
@@ -23,6 +26,12 @@ def on_grid(case: TrainingCase, config: LatentDiffusionConfig) -> UnitCase:
         centres = centres[np.random.default_rng(0).choice(len(centres), MAX_CENTRES, replace=False)]
     # only the grid's volumes: the whole case (MR image, HU, the original-resolution arrays) is let go
     return UnitCase(case.case_id, to_grid(case.mr_unit, fit, -1.0), to_grid(case.ct_unit, fit, -1.0), centres)
+
+
+def grid_fit(config: LatentDiffusionConfig) -> CaseFit:
+    """Every brain stage trains on its cases fitted to the model grid (:func:`on_grid`), cached once for all of
+    them: the cache's entries depend on the grid (and the MR percentiles, which the cache keys anyway)."""
+    return CaseFit("grid", {"grid": dataclasses.asdict(config.grid)}, partial(on_grid, config=config))
 
 
 # Sections of the config a later stage must share with the stage it starts from.

@@ -6,30 +6,36 @@
 3. ``controlnet``: a ``ControlNet`` initialised from that UNet learns to steer it
    with the MR, which enters at full grid resolution; the UNet stays frozen.
 
-Latents of every training case (and of its left-right mirror image, when
-``flip_lr``) are encoded once; each step draws z = mu + sigma * eps from them,
-whole or, with the stage's ``latent_crop``, a random block of it together with
-the MR over the same voxels.
+Latents (mu, sigma) of every training case (and of its left-right mirror image,
+when ``flip_lr``) are encoded once per autoencoder and kept in the case cache
+beside the grid-fitted case (``latents-<autoencoder id>[-flip]/``: both stages,
+and every later run with the same autoencoder, read them from there); each step
+reads one and draws z = mu + sigma * eps, whole or, with the stage's
+``latent_crop``, a random block of it together with the MR over the same voxels.
+Nothing of the cases is held in memory between steps.
 """
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
 import torch
 from monai.networks.utils import copy_model_state
+from tqdm import tqdm
 
 from model.config import Latent, LatentDiffusionConfig
 from model.errors import InputError
 from model.networks.frozen import freeze
 from model.networks.latent import (autoencoder_factor, build_autoencoder, build_controlnet, build_ddpm, build_unet, check_shapes,
                                    controlled_prediction, diffusion_target, latent_shape, predicted_x0, unet_factor)
-from model.pipelines.latent_windows import encode_grid, latent_to_hu, scale_factor
+from model.pipelines.latent_windows import autoencoder_batch, encode_grid, latent_to_hu, scale_factor
 from model.pipelines.ldm import LatentDiffusionPipeline
 from model.preprocessing.headgrid import fit_case, to_grid
 from model.train.tasks import TrainingTask
-from model.train.tasks.brain import PreviousStage, on_grid
+from model.train.tasks.brain import PreviousStage, grid_fit
 from model.weights import MANIFEST, save_networks, sha256
 
 # The scale factor is estimated from this many draws per training latent (fixed seed: every process agrees).
@@ -51,6 +57,9 @@ def latent_crop(config: LatentDiffusionConfig, stage: str) -> tuple[int, ...] | 
 class LatentSampler:
     """Random (MR on the grid, latent draw) pairs; mirrored pairs when flipping is on.
 
+    ``items``: one per case and mirroring, {"mr": (z, y, x), "mu" and "sigma": (1, C, z', y', x'), "flip"} as
+    arrays or the cache's files (model.train.cache.ArrayFile: only the block drawn is read). The MR is the
+    unmirrored case's, mirrored here where ``flip``; the latents are those of the mirrored CT.
     With ``crop`` (latent voxels), each pair is a random block of the latent and the
     MR block over the same voxels (``factor`` MR voxels per latent voxel along each
     axis): the networks are convolutional, and a block costs a fraction of a whole
@@ -60,24 +69,37 @@ class LatentSampler:
     def __init__(self, items: list[dict], rng: np.random.Generator, crop=None, factor: int = 1, with_mr: bool = True):
         self.items = items
         self.rng = rng
-        self.with_mr = with_mr  # the diffusion stage never looks at the MR: None, and no copy to the device
+        self.with_mr = with_mr  # the diffusion stage never looks at the MR: None, and nothing read
         self.crop = None if crop is None else tuple(int(c) for c in crop)
         self.factor = int(factor)
 
-    def sample(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def sample(self) -> tuple[torch.Tensor | None, torch.Tensor]:
         item = self.items[self.rng.integers(len(self.items))]
-        mr, mu, sigma = item["mr"], item["mu"], item["sigma"]
-        if self.crop is not None:
-            start = [int(self.rng.integers(n - c + 1)) for n, c in zip(mu.shape[2:], self.crop)]
-            block = (Ellipsis, *(slice(s, s + c) for s, c in zip(start, self.crop)))
-            mu, sigma = mu[block], sigma[block]
-            mr = mr[(Ellipsis, *(slice(s * self.factor, (s + c) * self.factor) for s, c in zip(start, self.crop)))]
-        return (mr if self.with_mr else None), mu + sigma * torch.randn_like(mu)
+        shape = item["mu"].shape[2:]
+        start = [0, 0, 0] if self.crop is None else [int(self.rng.integers(n - c + 1)) for n, c in zip(shape, self.crop)]
+        size = shape if self.crop is None else self.crop
+        block = [(s, s + c) for s, c in zip(start, size)]
+        mu, sigma = (_tensor(item[k][(slice(None), slice(None), *(slice(a, b) for a, b in block))]) for k in ("mu", "sigma"))
+        mr = _mr_block(item["mr"], [(a * self.factor, b * self.factor) for a, b in block], item["flip"]) if self.with_mr else None
+        return mr, mu + sigma * torch.randn_like(mu)
+
+
+def _tensor(array: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(array))
+
+
+def _mr_block(mr, bounds, flip: bool) -> torch.Tensor:
+    """The MR over voxels ``bounds`` ((start, stop) per axis) of the (mirrored, where ``flip``) MR, as (1, 1, ...)."""
+    (z0, z1), (y0, y1), (x0, x1) = bounds
+    if flip:  # the mirrored image's x0:x1 is the image's width-x1:width-x0, reversed
+        width = mr.shape[2]
+        x0, x1 = width - x1, width - x0
+    block = mr[slice(z0, z1), slice(y0, y1), slice(x0, x1)]
+    return _tensor(block[..., ::-1] if flip else block)[None, None]
 
 
 class _LatentStage(TrainingTask):
     staged = True
-    cached_cases = False  # whole volumes, fitted to the model grid (model.train.tasks.brain.on_grid)
     config_class = LatentDiffusionConfig
     needs: tuple[str, ...] = ()
     uses_mr = True
@@ -90,21 +112,46 @@ class _LatentStage(TrainingTask):
         self.scheduler = build_ddpm(config)
         self.scale = None
         self.crop = latent_crop(config, self.name)
+        self.flips = (False, True) if self.training.flip_lr else (False,)
+        # What the latents depend on - the autoencoder's weights, the windows it encodes in, the device kind - names
+        # their folder in the case cache (:meth:`latents_name`).
+        encoding = {"autoencoder": sha256(self.previous.folder / self.previous.config.weights["autoencoder"]),
+                    "window": list(config.autoencoder_window), "overlap": config.inference.autoencoder_overlap,
+                    "batch": autoencoder_batch(config, device), "device": device.type}
+        self.encoding_key = hashlib.sha256(json.dumps(encoding, sort_keys=True).encode()).hexdigest()[:16]
+
+    @classmethod
+    def case_fit(cls, config: LatentDiffusionConfig):
+        return grid_fit(config)
 
     @torch.no_grad()
     def _encode(self, ct_grid: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         mu, sigma = encode_grid(self.autoencoder, ct_grid, self.config)
         return mu.cpu(), sigma.cpu()
 
+    def latents_name(self, flip: bool) -> str:
+        """The subfolder of a cached case that holds its latents under this stage's autoencoder (both latent
+        stages, and every run with the same autoencoder, share it)."""
+        return f"latents-{self.encoding_key}" + ("-flip" if flip else "")
+
+    def _latents(self, case, flip: bool) -> dict:
+        """A cached case's (mu, sigma) as the cache's files: encoded and written the first time."""
+        def encode() -> dict[str, np.ndarray]:
+            ct = case.ct.read()
+            mu, sigma = self._encode(np.ascontiguousarray(ct[..., ::-1]) if flip else ct)
+            return {"mu": mu.numpy(), "sigma": sigma.numpy()}
+
+        return case.derived(self.latents_name(flip), encode)
+
+    def prepare(self, cases) -> None:
+        names = [self.latents_name(f) for f in self.flips]
+        todo = [c for c in cases if not all((c.folder / n).is_dir() for n in names)]
+        for case in tqdm(todo, desc="latents", unit="case", mininterval=1, disable=not todo):
+            for flip in self.flips:
+                self._latents(case, flip)
+
     def sampler(self, cases, rng: np.random.Generator) -> LatentSampler:
-        items = []
-        flips = (False, True) if self.training.flip_lr else (False,)
-        for case in cases:
-            fitted = on_grid(case, self.config)
-            for flip in flips:
-                mr, ct = (np.ascontiguousarray(a[..., ::-1] if flip else a) for a in (fitted.mr_unit, fitted.ct_unit))
-                mu, sigma = self._encode(ct)
-                items.append({"mr": torch.from_numpy(mr)[None, None], "mu": mu, "sigma": sigma, "flip": flip})
+        items = [{"mr": case.mr_unit, **self._latents(case, flip), "flip": flip} for case in cases for flip in self.flips]
         if self.scale is None:
             self.scale = self._scale_factor(items)
         return LatentSampler(items, rng, self.crop, autoencoder_factor(self.config), with_mr=self.uses_mr)
@@ -148,8 +195,10 @@ class DiffusionTask(_LatentStage):
     def _scale_factor(self, items: list[dict]) -> float:
         """1 / std of latent draws of the (unmirrored) training cases, as the LDM recipe prescribes."""
         generator = torch.Generator().manual_seed(0)
-        draws = [i["mu"] + i["sigma"] * torch.randn(i["mu"].shape, generator=generator)
-                 for i in items if not i["flip"] for _ in range(SCALE_DRAWS)]
+        draws = []
+        for item in (i for i in items if not i["flip"]):
+            mu, sigma = (_tensor(item[k].read()) for k in ("mu", "sigma"))
+            draws += [mu + sigma * torch.randn(mu.shape, generator=generator) for _ in range(SCALE_DRAWS)]
         return float(1.0 / torch.cat([d.flatten() for d in draws]).std())
 
     def train_step(self, mr: torch.Tensor, latents: torch.Tensor, iteration: int = 0) -> dict[str, float]:
