@@ -6,7 +6,8 @@
 #
 # 1. phantom cases in the container layout (seeds SEED .. SEED+CASES-1; training used other seeds),
 # 2. one process.py run over all of them (MRs and masks paired by file name),
-# 3. model.evaluate on the sCTs and on the bulk-water baseline (0 HU inside the body).
+# 3. model.evaluate on the sCTs and on the bulk-water baseline (0 HU inside the body), with the SynthRAD2023
+#    metrics and again with SynthRAD2025's (--challenge 2025: PSNR to 3071 HU, masked MS-SSIM).
 set -euo pipefail
 region=${1:-pelvis}; cases=${2:-5}; seed=${3:-1000}; weights=${4:-weights}; work=${5:-runs/heldout-$region}
 rm -rf "$work"
@@ -26,10 +27,18 @@ python -m model.evaluate --pred "$work/output/images/synthetic-ct" --gt "$work/i
 echo "== bulk-water baseline"
 python -m model.evaluate --baseline water --gt "$work/input/ground-truth" \
     --mask "$work/input/images/body" --json "$work/water.json"
+echo "== SynthRAD2025 metrics: model, then bulk water"
+python -m model.evaluate --challenge 2025 --pred "$work/output/images/synthetic-ct" --gt "$work/input/ground-truth" \
+    --mask "$work/input/images/body" --json "$work/model_2025.json"
+python -m model.evaluate --challenge 2025 --baseline water --gt "$work/input/ground-truth" \
+    --mask "$work/input/images/body" --json "$work/water_2025.json"
 python - "$work" <<'PY'
 import json, sys
 work = sys.argv[1]
-model, water = (json.load(open(f"{work}/{name}.json"))["mean"] for name in ("model", "water"))
+model, water, model25, water25 = (json.load(open(f"{work}/{name}.json"))["mean"]
+                                  for name in ("model", "water", "model_2025", "water_2025"))
 print(f"== mean MAE ratio model/water: {model['mae'] / water['mae']:.3f}; "
       f"PSNR {model['psnr']:.2f} vs {water['psnr']:.2f} dB; SSIM {model['ssim']:.4f} vs {water['ssim']:.4f}")
+print(f"== SynthRAD2025: PSNR {model25['psnr']:.2f} vs {water25['psnr']:.2f} dB; "
+      f"MS-SSIM {model25['ms_ssim']:.4f} vs {water25['ms_ssim']:.4f}")
 PY

@@ -37,7 +37,8 @@ def test_pairs_by_case_folder_and_writes_json(tmp_path, cases, capsys):
     report = tmp_path / "scores.json"
     assert evaluate_main(["--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "data"), "--mask", str(tmp_path / "data"), "--json", str(report)]) == 0
     result = json.loads(report.read_text())
-    assert set(result) == {"cases", "mean"} and set(result["cases"]) == set(cases)
+    assert set(result) == {"challenge", "cases", "mean"} and set(result["cases"]) == set(cases)
+    assert result["challenge"] == "SynthRAD2023"
     for case, (ct, pred, mask) in cases.items():
         expected = image_metrics(ct, pred, mask)
         for metric in ("mae", "psnr", "ssim"):
@@ -45,6 +46,24 @@ def test_pairs_by_case_folder_and_writes_json(tmp_path, cases, capsys):
     assert result["mean"]["mae"] == pytest.approx(np.mean([c["mae"] for c in result["cases"].values()]))
     table = capsys.readouterr().out
     assert "1PA001" in table and "mean" in table
+
+
+def test_challenge_2025_reports_its_own_metrics(tmp_path, cases, capsys):
+    for case, (ct, pred, mask) in cases.items():
+        write(tmp_path / "gt" / f"{case}.mha", ct)
+        write(tmp_path / "mask" / f"{case}.mha", mask)
+        write(tmp_path / "pred" / f"{case}.mha", pred)
+    report = tmp_path / "scores.json"
+    assert evaluate_main(["--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"), "--mask", str(tmp_path / "mask"),
+                          "--challenge", "2025", "--json", str(report)]) == 0
+    result = json.loads(report.read_text())
+    assert result["challenge"] == "SynthRAD2025" and set(result["mean"]) == {"mae", "psnr", "ms_ssim"}
+    for case, (ct, pred, mask) in cases.items():
+        expected = image_metrics(ct, pred, mask, "2025")
+        for metric in expected:
+            assert result["cases"][case][metric] == pytest.approx(expected[metric], rel=1e-6)
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header.split() == ["case", "MAE", "(HU)", "PSNR", "(dB)", "MS-SSIM"]
 
 
 def test_pairs_by_file_name_and_scores_the_water_baseline(tmp_path, cases):

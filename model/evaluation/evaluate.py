@@ -1,7 +1,10 @@
-"""Score sCTs against ground-truth CTs with the SynthRAD2023 image metrics.
+"""Score sCTs against ground-truth CTs with the SynthRAD image metrics (2023's by default, or 2025's).
 
-    python -m model.evaluate --pred DIR --gt DIR --mask DIR [--json FILE]
+    python -m model.evaluate --pred DIR --gt DIR --mask DIR [--challenge 2023|2025] [--json FILE]
     python -m model.evaluate --baseline water --gt DIR --mask DIR
+
+SynthRAD2023: MAE, PSNR (clipped to [-1024, 3000]), SSIM. SynthRAD2025: MAE, PSNR
+(clipped to [-1024, 3071]), masked MS-SSIM (model.evaluation.metrics_2025).
 
 Files are paired by case: either the same file name (``<name>.mha`` in each
 folder, as the container writes them) or the same case folder (``<case>/ct.nii.gz``
@@ -17,10 +20,11 @@ import numpy as np
 
 from model.cli import exit_code
 from model.errors import InputError
-from model.evaluation.metrics import image_metrics, water_baseline
+from model.evaluation.metrics import CHALLENGES, image_metrics, water_baseline
 from model.imageio import check_mask, image_stem, is_image_file, read_image, read_on_grid, to_array
 
-METRICS = ("mae", "psnr", "ssim")
+# Column headings and formats of the table, by metric.
+COLUMNS = {"mae": ("MAE (HU)", "9.2f"), "psnr": ("PSNR (dB)", "9.3f"), "ssim": ("SSIM", "7.4f"), "ms_ssim": ("MS-SSIM", "7.4f")}
 
 
 def find_images(folder: Path, role: str) -> dict[str, Path]:
@@ -63,27 +67,28 @@ def pair_evaluation_files(pred_dir: Path | None, gt_dir: Path, mask_dir: Path) -
     return {case: (preds[case], gts[case], masks[case]) for case in sorted(preds)}
 
 
-def score_case(pred_path: Path | None, gt_path: Path, mask_path: Path) -> dict[str, float]:
-    """The three metrics for one case; ``pred_path`` None scores the water baseline."""
+def score_case(pred_path: Path | None, gt_path: Path, mask_path: Path, challenge: str = "2023") -> dict[str, float]:
+    """The challenge's three metrics for one case; ``pred_path`` None scores the water baseline."""
     gt_image = read_image(gt_path)
     mask = to_array(read_on_grid(mask_path, gt_image, "CT"))
     check_mask(mask, mask_path)
     pred = water_baseline(mask) if pred_path is None else to_array(read_on_grid(pred_path, gt_image, "CT"))
-    return image_metrics(to_array(gt_image), pred, mask)
+    return image_metrics(to_array(gt_image), pred, mask, challenge)
 
 
-def evaluate(pred_dir: Path | None, gt_dir: Path, mask_dir: Path) -> dict:
-    cases = {case: score_case(*paths) for case, paths in pair_evaluation_files(pred_dir, gt_dir, mask_dir).items()}
-    mean = {k: float(np.mean([c[k] for c in cases.values()])) for k in METRICS}
-    return {"cases": cases, "mean": mean}
+def evaluate(pred_dir: Path | None, gt_dir: Path, mask_dir: Path, challenge: str = "2023") -> dict:
+    cases = {case: score_case(*paths, challenge) for case, paths in pair_evaluation_files(pred_dir, gt_dir, mask_dir).items()}
+    mean = {k: float(np.mean([c[k] for c in cases.values()])) for k in CHALLENGES[challenge]}
+    return {"challenge": f"SynthRAD{challenge}", "cases": cases, "mean": mean}
 
 
 def format_table(result: dict) -> str:
     width = max(len("mean"), *(len(c) for c in result["cases"]))
-    lines = [f"{'case':<{width}}  {'MAE (HU)':>9}  {'PSNR (dB)':>9}  {'SSIM':>7}"]
-    rows = list(result["cases"].items()) + [("mean", result["mean"])]
-    for case, m in rows:
-        lines.append(f"{case:<{width}}  {m['mae']:9.2f}  {m['psnr']:9.3f}  {m['ssim']:7.4f}")
+    metrics = list(result["mean"])
+    widths = [int(COLUMNS[m][1].split(".")[0]) for m in metrics]
+    lines = [f"{'case':<{width}}" + "".join(f"  {COLUMNS[m][0]:>{w}}" for m, w in zip(metrics, widths))]
+    for case, values in list(result["cases"].items()) + [("mean", result["mean"])]:
+        lines.append(f"{case:<{width}}" + "".join(f"  {values[m]:{COLUMNS[m][1]}}" for m in metrics))
     return "\n".join(lines)
 
 
@@ -94,11 +99,14 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--baseline", choices=["water"], help="score the bulk-water sCT (0 HU inside the mask)")
     parser.add_argument("--gt", type=Path, required=True, help="folder of ground-truth CTs")
     parser.add_argument("--mask", type=Path, required=True, help="folder of body masks")
+    parser.add_argument("--challenge", choices=sorted(CHALLENGES), default="2023",
+                        help="whose image metrics: SynthRAD2023 (MAE, PSNR, SSIM; the default) or SynthRAD2025 (MAE, "
+                             "PSNR to 3071 HU, masked MS-SSIM)")
     parser.add_argument("--json", type=Path, help="write the scores here as JSON")
     args = parser.parse_args(argv)
 
     def report() -> None:
-        result = evaluate(args.pred, args.gt, args.mask)
+        result = evaluate(args.pred, args.gt, args.mask, args.challenge)
         print(format_table(result))
         if args.json:
             args.json.parent.mkdir(parents=True, exist_ok=True)
