@@ -157,8 +157,8 @@ def test_brain_tissue_hu(brain_cases):
 def test_cli_dataset_layout(tmp_path, capsys):
     main(["--region", "pelvis", "--cases", "1", "--seed", "3", "--out", str(tmp_path)])
     case_dir = tmp_path / "1PX0003"
-    assert sorted(p.name for p in case_dir.iterdir()) == ["ct.nii.gz", "mask.nii.gz",
-                                                          "mr.nii.gz"]
+    assert sorted(p.name for p in case_dir.iterdir()) == ["ct.nii.gz", "mask.nii.gz", "mr.nii.gz", "structures"]
+    assert sorted(p.name for p in (case_dir / "structures").iterdir()) == ["bladder.nii.gz", "rectum.nii.gz", "target.nii.gz"]
     assert "1PX0003" in capsys.readouterr().out
     ct = sitk.ReadImage(str(case_dir / "ct.nii.gz"))
     mask = sitk.ReadImage(str(case_dir / "mask.nii.gz"))
@@ -185,6 +185,23 @@ def test_cli_container_layout(tmp_path):
     assert sitk.ReadImage(str(mri[0])).GetPixelID() == sitk.sitkInt16
     assert sitk.ReadImage(str(body[0])).GetPixelID() == sitk.sitkUInt8
     assert sitk.ReadImage(str(truth[0])).GetPixelID() == sitk.sitkInt16
+    assert sorted(p.name for p in (case_dir / "structures").iterdir()) == ["bladder.mha", "rectum.mha", "target.mha"]
+
+
+@pytest.mark.parametrize("region,names,radius", [("pelvis", {"target", "bladder", "rectum"}, 20.0),
+                                                 ("brain", {"target", "brain", "eye_right", "eye_left"}, 15.0)])
+def test_planning_structures_lie_in_the_body_on_the_ct_grid(region, names, radius):
+    """Each phantom has a whole target sphere and its organs at risk, inside the body, on the CT's grid."""
+    case = make_case(region, 2)
+    assert set(case.structures) == names
+    body = sitk.GetArrayFromImage(case.mask).astype(bool)
+    for name, image in case.structures.items():
+        assert image.GetSize() == case.ct.GetSize() and image.GetOrigin() == case.ct.GetOrigin()
+        assert image.GetDirection() == case.ct.GetDirection() and image.GetSpacing() == case.ct.GetSpacing()
+        voxels = sitk.GetArrayFromImage(image).astype(bool)
+        assert voxels.any() and not (voxels & ~body).any(), name
+    target = sitk.GetArrayFromImage(case.structures["target"]).sum() * np.prod(case.ct.GetSpacing())
+    assert target == pytest.approx(4 / 3 * np.pi * radius**3, rel=0.03)  # the whole sphere: inside the field of view
 
 
 def test_write_case_mha_dataset(tmp_path, brain_cases):

@@ -132,6 +132,10 @@ class PhantomCase:
     uuid: str
     #: Tissue label map (z, y, x), values of :class:`Tissue`; for tests/analysis.
     labels: np.ndarray | None = field(default=None, repr=False, compare=False)
+    #: Planning structures, uint8 0/1 on the CT's grid: "target" and organs at risk (pelvis: bladder, rectum;
+    #: brain: brain, eye_right, eye_left), for dose evaluation (model.dose). Drawn from the anatomy, no randomness
+    #: of their own: the images are those of a generator without them.
+    structures: dict[str, sitk.Image] = field(default_factory=dict, repr=False, compare=False)
 
 
 def case_id_for(region: str, seed: int) -> str:
@@ -151,15 +155,17 @@ def make_case(region: str, seed: int, synthrad_size: bool = False) -> PhantomCas
     region = _canonical_region(region)
     rng = np.random.default_rng(seed)
     if region == "Pelvis":
-        labels, spacing = _pelvis_labels(rng, SYNTHRAD_SCALE if synthrad_size else (1.0, 1.0, 1.0))
+        labels, spacing, structures = _pelvis_labels(rng, SYNTHRAD_SCALE if synthrad_size else (1.0, 1.0, 1.0))
     else:
         labels, spacing = _brain_labels(rng)
+        structures = _brain_structures(labels, spacing)
     ct = _render_ct(labels, rng)
     mr = _render_mr(labels, rng)
     mask = _body_mask(labels, rng)
     case_uuid = str(uuid.UUID(bytes=rng.bytes(16), version=4))
     origin, direction = _random_header(rng)
     images = [_to_image(a, spacing, origin, direction) for a in (mr, ct, mask)]
+    structures = {name: _to_image(m.astype(np.uint8), spacing, origin, direction) for name, m in structures.items()}
     return PhantomCase(
         case_id=case_id_for(region, seed),
         region=region,
@@ -168,6 +174,7 @@ def make_case(region: str, seed: int, synthrad_size: bool = False) -> PhantomCas
         mask=images[2],
         uuid=case_uuid,
         labels=labels,
+        structures=structures,
     )
 
 
@@ -180,6 +187,7 @@ def write_case(
     ``layout="container"``: grand-challenge input folder
     ``<case>/images/{mri,body}/<uuid>.mha``, ``<case>/region.json`` and the
     ground truth ``<case>/ground-truth/<uuid>.mha`` (always .mha).
+    Both: the planning structures in ``<case>/structures/<name>.<fmt>`` (.mha in the container layout).
     """
     case_dir = Path(out_dir) / case.case_id
     if layout == "dataset":
@@ -193,6 +201,8 @@ def write_case(
         }
     else:
         raise ValueError(f"unknown layout {layout!r}")
+    suffix = fmt if layout == "dataset" else "mha"
+    files.update({f"structures/{name}.{suffix}": image for name, image in case.structures.items()})
     for rel, image in files.items():
         path = case_dir / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -510,9 +520,9 @@ class Sacrum:
         return np.minimum(np.minimum(body, -canal), np.minimum(z - z0, z1 - z))
 
 
-def _pelvis_labels(rng, scale=(1.0, 1.0, 1.0)) -> tuple[np.ndarray, tuple[float, float, float]]:
-    """Draw a pelvis field of view and its tissue label map; ``scale``: voxels per default voxel along (x, y, z)
-    (the field of view in mm stays the one drawn)."""
+def _pelvis_labels(rng, scale=(1.0, 1.0, 1.0)) -> tuple[np.ndarray, tuple[float, float, float], dict[str, np.ndarray]]:
+    """Draw a pelvis field of view, its tissue label map and its planning structures; ``scale``: voxels per
+    default voxel along (x, y, z) (the field of view in mm stays the one drawn)."""
     nz = int(rng.integers(40, 65))
     semi_y = rng.uniform(100, 125)
     body = PelvisBody(
@@ -541,12 +551,31 @@ def _pelvis_labels(rng, scale=(1.0, 1.0, 1.0)) -> tuple[np.ndarray, tuple[float,
     inner = depth > fat_thickness + 3
 
     bones = _pelvis_bones(body, fat_thickness.mean(), rng)
-    _pelvis_viscera(labels, grid, body, bones, inner, rng)
+    bladder, rectum = _pelvis_viscera(labels, grid, body, bones, inner, rng)
     bone_depth = np.full(grid.shape, -1e3, np.float32)
     for shape in bones.solids:
         _accumulate_union(bone_depth, grid, shape)
     _paint_bone(labels, bone_depth, rng.uniform(2, 4), where=depth > skin + 2)
-    return labels, spacing
+    return labels, spacing, _pelvis_structures(grid, bladder, rectum, inner)
+
+
+# The pelvis phantom's target: a prostate-like sphere of this radius (mm) between the bladder's base and the rectum.
+PELVIS_TARGET_RADIUS = 20.0
+
+
+def _pelvis_structures(grid, bladder, rectum, inner) -> dict[str, np.ndarray]:
+    """Bladder and rectum as drawn (their walls included), and a target sphere centred halfway between the
+    bladder's posterior wall and the rectum's anterior wall, at the height of the bladder's lower part - all
+    inside the pelvic cavity."""
+    x, y, z = grid.full()
+    height = bladder.centre[2] - 0.6 * bladder.radii[2]
+    a, b = np.asarray(rectum.a), np.asarray(rectum.b)
+    t = float(np.clip((height - a[2]) / (b[2] - a[2]), 0.0, 1.0)) if b[2] != a[2] else 0.0
+    rectum_y = a[1] + t * (b[1] - a[1])
+    between = 0.5 * ((bladder.centre[1] + bladder.radii[1]) + (rectum_y - rectum.radius))
+    target = Ellipsoid((bladder.centre[0], between, height), (PELVIS_TARGET_RADIUS,) * 3)
+    return {"target": (target.depth(x, y, z) > 0) & inner, "bladder": (bladder.depth(x, y, z) > 0) & inner,
+            "rectum": (rectum.depth(x, y, z) > 0) & inner}
 
 
 @dataclass(frozen=True)
@@ -618,7 +647,8 @@ def _pelvis_bones(body: PelvisBody, fat: float, rng) -> PelvisBones:
 
 
 def _pelvis_viscera(labels, grid, body, bones, inner, rng) -> None:
-    """Paint pelvic-cavity fat, psoas muscles, bowel loops with gas, rectum and bladder."""
+    """Paint pelvic-cavity fat, psoas muscles, bowel loops with gas, rectum and bladder; returns the bladder and
+    the rectum solids."""
     a, b = body.semi_x, body.semi_y
     head_z, symphysis, sacrum = bones.head_z, bones.symphysis, bones.sacrum
     cavity = Intersection((
@@ -660,6 +690,7 @@ def _pelvis_viscera(labels, grid, body, bones, inner, rng) -> None:
     )
     _paint(labels, grid, bladder, Tissue.SOFT, where=inner)
     _paint(labels, grid, bladder, Tissue.URINE, margin=2.0, where=inner)
+    return bladder, rectum
 
 
 def _paint_bowel(labels, grid, loop, has_gas, rng, where) -> None:
@@ -775,6 +806,28 @@ def _brain_labels(rng) -> tuple[np.ndarray, tuple[float, float, float]]:
     _paint_skull_and_brain(labels, grid, head, depth, cavity, layers, rng)
     _paint_face_and_neck(labels, grid, head, depth, cavity, layers, rng)
     return labels, BRAIN_SPACING
+
+
+# The brain phantom's target: a sphere of this radius (mm) in the white matter of one hemisphere.
+BRAIN_TARGET_RADIUS = 15.0
+
+
+def _brain_structures(labels: np.ndarray, spacing) -> dict[str, np.ndarray]:
+    """From the label map: a target sphere centred on the white matter of the high-x hemisphere (inside the
+    intracranial cavity), the brain (grey and white matter) outside it, and each eye's vitreous (the eye at low
+    x is the patient's right in the LPS convention)."""
+    head_x = np.nonzero(labels != Tissue.AIR)[2].mean()
+    white = np.argwhere(labels == Tissue.WHITE)
+    centre = white[white[:, 2] > head_x].mean(axis=0)
+    zz, yy, xx = np.ogrid[tuple(slice(0, n) for n in labels.shape)]
+    sz, sy, sx = (float(v) for v in spacing[::-1])
+    sphere = ((zz - centre[0]) * sz) ** 2 + ((yy - centre[1]) * sy) ** 2 + ((xx - centre[2]) * sx) ** 2 < BRAIN_TARGET_RADIUS**2
+    brain = np.isin(labels, (Tissue.GREY, Tissue.WHITE))
+    target = sphere & (brain | (labels == Tissue.CSF))
+    vitreous = labels == Tissue.VITREOUS
+    low_x = np.zeros(labels.shape, bool)
+    low_x[..., : int(round(head_x))] = True
+    return {"target": target, "brain": brain & ~target, "eye_right": vitreous & low_x, "eye_left": vitreous & ~low_x}
 
 
 def _paint_skull_and_brain(labels, grid, head, depth, cavity, layers, rng) -> None:
