@@ -336,6 +336,15 @@ def parse_config(raw: dict, source: str | Path, error: type[InputError] = InputE
     return dataclasses.replace(parsed, source=str(source), raw=raw)
 
 
+def parse_settings(cls, raw: dict, source: str | Path, error: type[InputError] = InputError):
+    """``raw`` checked and typed as the settings dataclass ``cls`` (declared with :func:`setting`, like the model
+    configs: the dose evaluation's config, model.dose.config); errors name ``source`` and the key path."""
+    try:
+        return _parse_section(cls, raw, "")
+    except _Invalid as err:
+        raise error(source, f"{err.key}: {err.problem}") from None
+
+
 class _Invalid(Exception):
     def __init__(self, key: str, problem: str):
         super().__init__(f"{key}: {problem}")

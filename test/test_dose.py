@@ -1,0 +1,143 @@
+"""python -m model.dose on a small phantom: the CT against itself, a perturbed CT and bulk water, both modalities,
+and its refusals. (pyRadPlan and pymedphys: requirements-dose.txt, which the test environment installs.)"""
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from conftest import ROOT
+
+from model.dose.__main__ import main as dose_main
+
+SPACING = (3.0, 3.0, 3.0)
+
+
+def write(path, array, spacing=SPACING):
+    image = sitk.GetImageFromArray(np.asarray(array))
+    image.SetSpacing(spacing)
+    image.SetOrigin((-90.0, -75.0, -45.0))
+    sitk.WriteImage(image, str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def phantom(tmp_path_factory):
+    """A 20 x 40 x 50 voxel (3 mm) pelvis-like phantom: a water ellipse in air with fat, two bones and gas; the
+    plans with 10 mm pencil beams (a coarser plan, the same code)."""
+    root = tmp_path_factory.mktemp("dose")
+    zz, yy, xx = np.indices((20, 40, 50))
+    body = ((yy - 20) / 18.0) ** 2 + ((xx - 25) / 23.0) ** 2 < 1
+    ct = np.where(body, 30.0, -1000.0)
+    ct[body & (((yy - 20) / 16.0) ** 2 + ((xx - 25) / 21.0) ** 2 > 1)] = -100.0  # subcutaneous fat
+    for centre in (10, 40):
+        ct[((yy - 24) ** 2 + (xx - centre) ** 2 < 12)] = 700.0  # femoral heads
+    ct[(zz > 7) & (zz < 13) & ((yy - 11) ** 2 + (xx - 20) ** 2 < 5)] = -950.0  # bowel gas
+    target = ((zz - 10) ** 2 + (yy - 20) ** 2 + (xx - 25) ** 2) < 16  # 12 mm radius
+    organ = ((zz - 10) ** 2 + (yy - 27) ** 2 + (xx - 25) ** 2 < 9) & ~target
+    rng = np.random.default_rng(0)
+    perturbed = np.where(body, ct * 1.02 + rng.normal(0, 15, ct.shape), -1000.0)  # a good sCT: 2 % and noise
+    paths = {name: write(root / f"{name}.mha", array.astype(np.float32 if name in ("ct", "perturbed") else np.uint8))
+             for name, array in (("ct", ct), ("perturbed", perturbed), ("body", body), ("target", target), ("organ", organ))}
+    paths["root"] = root
+    config = json.loads((ROOT / "configs" / "dose.json").read_text())
+    for modality in ("photon", "proton"):
+        config[modality]["bixel_width_mm"] = 10.0
+    paths["config"] = root / "dose.json"
+    paths["config"].write_text(json.dumps(config))
+    return paths
+
+
+def run(phantom, sct, out, *extra):
+    return dose_main(["--ct", str(phantom["ct"]), "--sct", str(sct), "--mask", str(phantom["body"]), "--target",
+                      str(phantom["target"]), "--oar", f"organ={phantom['organ']}", "--config", str(phantom["config"]),
+                      "--out", str(out), *extra])
+
+
+@pytest.fixture(scope="module")
+def perturbed_run(phantom):
+    out = phantom["root"] / "perturbed-run"
+    assert run(phantom, phantom["perturbed"], out) == 0
+    return json.loads((out / "metrics.json").read_text())
+
+
+def test_the_ct_against_itself_differs_by_nothing(phantom, capsys):
+    out = phantom["root"] / "self"
+    assert run(phantom, phantom["ct"], out) == 0
+    result = json.loads((out / "metrics.json").read_text())
+    for modality in ("photon", "proton"):
+        same = result["modalities"][modality]["sct"]
+        assert same["dose_mae_percent"] == 0.0 and same["dvh_score"] == 0.0
+        assert same["gamma_pass_percent"] == {"2%/2mm": 100.0, "1%/1mm": 100.0}
+    assert result["modalities"]["proton"]["sct"]["range_shift"] == {"median_mm": 0.0, "p95_mm": 0.0, "mean_signed_mm": 0.0}
+    ct = sitk.ReadImage(str(out / "dose_photon_ct.mha"))
+    assert ct.GetSpacing() == SPACING and np.array_equal(sitk.GetArrayFromImage(ct), sitk.GetArrayFromImage(
+        sitk.ReadImage(str(out / "dose_photon_sct.mha"))))
+    target = sitk.GetArrayFromImage(sitk.ReadImage(str(phantom["target"]))) > 0
+    dose = sitk.GetArrayFromImage(ct)
+    assert np.percentile(dose[target], 5) == pytest.approx(3.0, rel=0.02)  # normalised: D95 = the prescription
+    assert {p.name for p in out.glob("*.png")} == {"images.png", "dose_photon.png", "dose_proton.png", "dvh_photon.png",
+                                                   "dvh_proton.png"}
+    assert "water" in capsys.readouterr().out
+
+
+def test_bulk_water_scores_worse_than_a_slightly_perturbed_ct_and_protons_worse_than_photons(perturbed_run):
+    photon, proton = perturbed_run["modalities"]["photon"], perturbed_run["modalities"]["proton"]
+    for entry in (photon, proton):
+        good, water = entry["sct"], entry["water"]
+        assert water["dose_mae_percent"] > 2 * good["dose_mae_percent"]
+        assert water["gamma_pass_percent"]["2%/2mm"] < good["gamma_pass_percent"]["2%/2mm"]
+        assert water["dvh_score"] > good["dvh_score"]
+    assert proton["water"]["range_shift"]["median_mm"] > proton["sct"]["range_shift"]["median_mm"]
+    assert proton["water"]["range_shift"]["median_mm"] > 1.0  # no bone, no fat, no gas: millimetres off
+    for which in ("sct", "water"):  # the same sCT: protons suffer more
+        assert proton[which]["dose_mae_percent"] > photon[which]["dose_mae_percent"]
+        assert proton[which]["gamma_pass_percent"]["1%/1mm"] <= photon[which]["gamma_pass_percent"]["1%/1mm"]
+    assert proton["water"]["gamma_pass_percent"]["2%/2mm"] < photon["water"]["gamma_pass_percent"]["2%/2mm"]
+    image = perturbed_run["image"]
+    assert image["sct"]["mae_2023"] < image["water"]["mae_2023"] and image["sct"]["ms_ssim_2025"] > image["water"]["ms_ssim_2025"]
+
+
+def _error(capsys, *argv) -> str:
+    assert dose_main(list(argv)) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1
+    return lines[0]
+
+
+def test_bad_inputs_are_one_line_and_write_nothing(phantom, tmp_path, capsys):
+    root = phantom["root"]
+    body = sitk.GetArrayFromImage(sitk.ReadImage(str(phantom["body"])))
+    outside = np.zeros_like(body)
+    outside[0:3, 0:3, 0:3] = 1
+    nan_sct = sitk.GetArrayFromImage(sitk.ReadImage(str(phantom["perturbed"])))
+    nan_sct[5, 5, 5] = np.nan
+    cases = {
+        "target outside": (["--target", str(write(tmp_path / "outside.mha", outside))], "lie outside the body mask"),
+        "empty organ": (["--oar", f"bowel={write(tmp_path / 'empty.mha', np.zeros_like(body))}"], "the bowel mask is empty"),
+        "other grid": (["--oar", f"small={write(tmp_path / 'small.mha', body, (3.0, 3.0, 2.0))}"], "differs from the CT's"),
+        "nan sct": (["--sct", str(write(tmp_path / "nan.mha", nan_sct))], "NaN or Inf"),
+    }
+    for name, (extra, message) in cases.items():
+        args = {"--ct": str(phantom["ct"]), "--sct": str(phantom["perturbed"]), "--mask": str(phantom["body"]),
+                "--target": str(phantom["target"]), "--out": str(tmp_path / "out")}
+        organs = []
+        for flag, value in zip(extra[::2], extra[1::2]):
+            if flag == "--oar":
+                organs += [flag, value]
+            else:
+                args[flag] = value
+        line = _error(capsys, *[x for kv in args.items() for x in kv], *organs)
+        assert line.startswith("error: ") and message in line, (name, line)
+        assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".partial-*")), name
+
+
+def test_a_missing_dose_install_names_the_command(phantom, tmp_path, monkeypatch, capsys):
+    """A test double for an absent install: the module is made unimportable."""
+    monkeypatch.setitem(sys.modules, "pyRadPlan", None)
+    line = _error(capsys, "--ct", str(phantom["ct"]), "--sct", str(phantom["ct"]), "--mask", str(phantom["body"]),
+                  "--out", str(tmp_path / "out"))
+    assert "the dose tools are not installed" in line and "pip install --no-deps -r requirements-dose.txt" in line
