@@ -7,7 +7,10 @@
 # 1. phantom cases in the container layout (seeds SEED .. SEED+CASES-1; training used other seeds),
 # 2. one process.py run over all of them (MRs and masks paired by file name),
 # 3. model.evaluate on the sCTs and on the bulk-water baseline (0 HU inside the body), with the SynthRAD2023
-#    metrics and again with SynthRAD2025's (--challenge 2025: PSNR to 3071 HU, masked MS-SSIM).
+#    metrics and again with SynthRAD2025's (--challenge 2025: PSNR to 3071 HU, masked MS-SSIM);
+# 4. with DOSE=1 (and the dose tools, requirements-dose.txt): each case's dose evaluation, photon and proton plans
+#    on the CT recalculated on the sCT and on bulk water, with the phantom's target and organs (model.evaluate --dose),
+#    into WORKDIR/dose/ (summary.md, and per case metrics.json, report.md, pictures).
 set -euo pipefail
 region=${1:-pelvis}; cases=${2:-5}; seed=${3:-1000}; weights=${4:-weights}; work=${5:-runs/heldout-$region}
 rm -rf "$work"
@@ -18,6 +21,8 @@ for case in "$work"/cases/*/; do
     cp "$case"images/mri/*.mha "$work/input/images/mri/"
     cp "$case"images/body/*.mha "$work/input/images/body/"
     cp "$case"ground-truth/*.mha "$work/input/ground-truth/"
+    uuid=$(basename "$case"ground-truth/*.mha .mha)
+    mkdir -p "$work/input/structures/$uuid" && cp "$case"structures/*.mha "$work/input/structures/$uuid/"
     cp "$case"region.json "$work/input/region.json"
 done
 python process.py --input "$work/input" --output "$work/output" --weights "$weights" --device cpu
@@ -42,3 +47,8 @@ print(f"== mean MAE ratio model/water: {model['mae'] / water['mae']:.3f}; "
 print(f"== SynthRAD2025: PSNR {model25['psnr']:.2f} vs {water25['psnr']:.2f} dB; "
       f"MS-SSIM {model25['ms_ssim']:.4f} vs {water25['ms_ssim']:.4f}")
 PY
+if [ "${DOSE:-0}" = 1 ]; then
+    echo "== dose (photon and proton plans on the CT, recalculated on the sCT and on bulk water)"
+    python -m model.evaluate --pred "$work/output/images/synthetic-ct" --gt "$work/input/ground-truth" \
+        --mask "$work/input/images/body" --dose "$work/dose" --structures "$work/input/structures" --region "$region"
+fi

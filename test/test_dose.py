@@ -109,7 +109,6 @@ def _error(capsys, *argv) -> str:
 
 
 def test_bad_inputs_are_one_line_and_write_nothing(phantom, tmp_path, capsys):
-    root = phantom["root"]
     body = sitk.GetArrayFromImage(sitk.ReadImage(str(phantom["body"])))
     outside = np.zeros_like(body)
     outside[0:3, 0:3, 0:3] = 1

@@ -130,3 +130,33 @@ def summary_rows(case_id: str, result: dict) -> list[list[str]]:
 def markdown_table(rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(SUMMARY_COLUMNS) + " |", "|" + "---|" * len(SUMMARY_COLUMNS)]
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows]) + "\n"
+
+
+def _mean_result(results: list[dict]) -> dict:
+    """The mean of every number the summary shows, over ``results`` (cases)."""
+    def mean(values):
+        values = [v for v in values if v is not None and np.isfinite(v)]
+        return float(np.mean(values)) if values else float("nan")
+
+    merged = {"image": {}, "modalities": {}}
+    for which in ("sct", "water"):
+        merged["image"][which] = {k: mean([r["image"][which][k] for r in results]) for k in results[0]["image"][which]}
+    for modality in results[0]["modalities"]:
+        merged["modalities"][modality] = {}
+        for which in ("sct", "water"):
+            entries = [r["modalities"][modality][which] for r in results]
+            entry = {"dose_mae_percent": mean([e["dose_mae_percent"] for e in entries]),
+                     "dvh_score": mean([e["dvh_score"] for e in entries]),
+                     "gamma_pass_percent": {k: mean([e["gamma_pass_percent"][k] for e in entries])
+                                            for k in entries[0]["gamma_pass_percent"]}}
+            if "range_shift" in entries[0]:
+                entry["range_shift"] = {k: mean([e["range_shift"][k] for e in entries]) for k in entries[0]["range_shift"]}
+            merged["modalities"][modality][which] = entry
+    return merged
+
+
+def summary_markdown(results: list[dict]) -> str:
+    """Every case's rows (sCT, then bulk water) and the means over the cases."""
+    rows = [row for r in results for row in summary_rows(r["case"], r)]
+    rows += summary_rows("mean", _mean_result(results)) if len(results) > 1 else []
+    return markdown_table(rows)

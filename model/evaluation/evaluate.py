@@ -2,6 +2,13 @@
 
     python -m model.evaluate --pred DIR --gt DIR --mask DIR [--challenge 2023|2025] [--json FILE]
     python -m model.evaluate --baseline water --gt DIR --mask DIR
+    python -m model.evaluate --pred DIR --gt DIR --mask DIR --dose OUT [--structures DIR] [--region pelvis|brain]
+        [--modality photon|proton|both] [--dose-config FILE]
+
+``--dose``: each case's dose evaluation as well (python -m model.dose: photon and proton plans on the CT,
+recalculated on the sCT and on bulk water) into ``OUT/<case>/``, and ``OUT/summary.md`` over the cases. Targets and
+organs at risk come from ``--structures DIR/<case>/<name>.*`` (``target`` the target, every other mask an organ at
+risk; the phantom generator writes them), else the target is placed by model.dose's rule.
 
 SynthRAD2023: MAE, PSNR (clipped to [-1024, 3000]), SSIM. SynthRAD2025: MAE, PSNR
 (clipped to [-1024, 3071]), masked MS-SSIM (model.evaluation.metrics_2025).
@@ -103,13 +110,54 @@ def main(argv: list[str] | None = None) -> int:
                         help="whose image metrics: SynthRAD2023 (MAE, PSNR, SSIM; the default) or SynthRAD2025 (MAE, "
                              "PSNR to 3071 HU, masked MS-SSIM)")
     parser.add_argument("--json", type=Path, help="write the scores here as JSON")
+    parser.add_argument("--dose", type=Path, metavar="OUT", help="evaluate the dose of every case as well (needs the "
+                                                                  "optional dose tools, requirements-dose.txt)")
+    parser.add_argument("--structures", type=Path, help="with --dose: <case>/target.* and organs at risk")
+    parser.add_argument("--region", choices=("pelvis", "brain"), default="pelvis", help="with --dose: prescription and "
+                                                                                         "default target (default pelvis)")
+    parser.add_argument("--modality", choices=("photon", "proton", "both"), default="both")
+    parser.add_argument("--dose-config", type=Path, help="with --dose: dose settings (default configs/dose.json)")
     args = parser.parse_args(argv)
 
     def report() -> None:
+        if args.dose is not None and args.pred is None:
+            raise InputError(args.dose, "--dose evaluates sCTs: give --pred (the bulk water is scored beside them anyway)")
         result = evaluate(args.pred, args.gt, args.mask, args.challenge)
         print(format_table(result))
         if args.json:
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps(result, indent=2) + "\n")
+        if args.dose is not None:
+            dose_report(args)
 
     return exit_code(report)
+
+
+def case_structures(folder: Path | None, case: str) -> tuple[Path | None, dict[str, Path]]:
+    """(target, organs) from ``folder/<case>/``: ``target.*`` and every other image."""
+    if folder is None or not (Path(folder) / case).is_dir():
+        return None, {}
+    images = {image_stem(p): p for p in sorted((Path(folder) / case).iterdir()) if is_image_file(p)}
+    return images.pop("target", None), images
+
+
+def dose_report(args) -> None:
+    from model.dose import require_dose_tools
+
+    require_dose_tools()
+    from model.dose.config import load_dose_config
+    from model.dose.report import summary_markdown
+    from model.dose.run import run_case
+    from model.files import write_text_atomic
+
+    config = load_dose_config(args.dose_config)
+    modalities = ("photon", "proton") if args.modality == "both" else (args.modality,)
+    results = []
+    for case, (pred, gt, mask) in pair_evaluation_files(args.pred, args.gt, args.mask).items():
+        target, organs = case_structures(args.structures, case)
+        paths = {"ct": gt, "sct": pred, "mask": mask, "target": target, "organs": organs}
+        results.append(run_case(case, paths, config, args.region, modalities, None, args.dose / case))
+        print(f"dose {case}: {results[-1]['seconds']} s")
+    table = summary_markdown(results)
+    write_text_atomic(args.dose / "summary.md", f"# Dose evaluation ({args.region}, {len(results)} case(s))\n\n{table}")
+    print(table, end="")
