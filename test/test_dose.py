@@ -140,3 +140,27 @@ def test_a_missing_dose_install_names_the_command(phantom, tmp_path, monkeypatch
     line = _error(capsys, "--ct", str(phantom["ct"]), "--sct", str(phantom["ct"]), "--mask", str(phantom["body"]),
                   "--out", str(tmp_path / "out"))
     assert "the dose tools are not installed" in line and "pip install --no-deps -r requirements-dose.txt" in line
+
+
+def test_evaluate_dose_scores_every_case_with_its_structures(phantom, tmp_path, capsys):
+    """model.evaluate --dose: the cases paired by file name, targets and organs from --structures, a summary."""
+    import shutil
+
+    from model.evaluation.evaluate import main as evaluate_main
+
+    for folder, source in (("gt", "ct"), ("mask", "body"), ("pred", "perturbed")):
+        (tmp_path / folder).mkdir()
+        shutil.copy(phantom[source], tmp_path / folder / "c1.mha")
+    (tmp_path / "structures" / "c1").mkdir(parents=True)
+    shutil.copy(phantom["target"], tmp_path / "structures" / "c1" / "target.mha")
+    shutil.copy(phantom["organ"], tmp_path / "structures" / "c1" / "rectum.mha")
+    out = tmp_path / "dose"
+    assert evaluate_main(["--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"), "--mask", str(tmp_path / "mask"),
+                          "--dose", str(out), "--structures", str(tmp_path / "structures"), "--modality", "photon",
+                          "--dose-config", str(phantom["config"])]) == 0
+    result = json.loads((out / "c1" / "metrics.json").read_text())
+    assert result["target"] == "given" and set(result["modalities"]) == {"photon"}
+    assert set(result["modalities"]["photon"]["dvh_ct"]) == {"target", "rectum"}
+    summary = (out / "summary.md").read_text()
+    assert "| c1 sCT |" in summary and "| c1 water |" in summary
+    assert "c1 sCT" in capsys.readouterr().out
