@@ -37,7 +37,10 @@ def images_png(path: Path, case: DoseCase) -> None:
     columns = [("MR", mr, "gray", None), ("sCT (HU)", sct, "gray", (-1000, 1500)), ("CT (HU)", ct, "gray", (-1000, 1500)),
                ("|sCT - CT| (HU)", np.abs(sct - ct), "magma", (0, 500))]
     columns = [c for c in columns if c[1] is not None]
-    fig, axes = plt.subplots(3, len(columns), figsize=(3.2 * len(columns), 9), squeeze=False)
+    (nz, ny, nx), (sz, sy, sx) = ct.shape, spacing_zyx
+    heights = [ny * sy, nz * sz, nz * sz * nx * sx / (ny * sy)]  # each view at its physical aspect, one width
+    fig, axes = plt.subplots(3, len(columns), figsize=(3.6 * len(columns), 3.6 * sum(heights) / (nx * sx) + 1),
+                             squeeze=False, layout="constrained", gridspec_kw={"height_ratios": heights})
     for j, (title, volume, cmap, limits) in enumerate(columns):
         low, high = limits or np.percentile(volume, (1, 99.5))
         for i, (view, aspect) in enumerate(zip(_views(volume, centre), _aspects(spacing_zyx))):
@@ -52,25 +55,26 @@ def images_png(path: Path, case: DoseCase) -> None:
 def dose_png(path: Path, case: DoseCase, doses: dict, gamma: dict, prescription: float, modality: str) -> None:
     plt = _pyplot()
     centre = np.argwhere(case.target).mean(axis=0)
-    difference = (doses["sct"] - doses["ct"]) / prescription * 100
+    low_dose = np.maximum(doses["ct"], doses["sct"]) < 0.05 * prescription  # shown as the CT alone
+    difference = np.where(low_dose, np.nan, (doses["sct"] - doses["ct"]) / prescription * 100)
     name, gamma_map = next(iter(gamma.items())) if gamma else ("gamma", np.full(case.ct.shape, np.nan))
-    columns = [("dose on CT (Gy)", doses["ct"], "jet", (0, 1.1 * prescription)),
-               ("dose on sCT (Gy)", doses["sct"], "jet", (0, 1.1 * prescription)),
+    columns = [("dose on CT (Gy)", np.where(low_dose, np.nan, doses["ct"]), "jet", (0, 1.1 * prescription)),
+               ("dose on sCT (Gy)", np.where(low_dose, np.nan, doses["sct"]), "jet", (0, 1.1 * prescription)),
                ("sCT - CT (% of prescription)", difference, "RdBu_r", (-10, 10)),
-               (f"gamma {name}", gamma_map, "RdYlGn_r", (0, 1.1))]
+               (f"gamma {name} (above the cut-off)", gamma_map, "RdYlGn_r", (0, 1.1))]
     spacing = (case.spacing_mm,) * 3
-    fig, axes = plt.subplots(2, 4, figsize=(14, 7), squeeze=False)
+    fig, axes = plt.subplots(2, 4, figsize=(16, 8), squeeze=False, layout="constrained",
+                             gridspec_kw={"height_ratios": [case.ct.shape[1], case.ct.shape[0]]})
     for j, (title, volume, cmap, (low, high)) in enumerate(columns):
         for i, (view, background, aspect) in enumerate(zip(_views(volume, centre)[:2], _views(case.ct, centre)[:2],
                                                            _aspects(spacing)[:2])):
             axes[i, j].imshow(background, cmap="gray", vmin=-1000, vmax=1500, aspect=aspect)
-            shown = axes[i, j].imshow(np.ma.masked_invalid(view), cmap=cmap, vmin=low, vmax=high, aspect=aspect,
-                                      alpha=0.75 if j < 2 else 1.0)
+            shown = axes[i, j].imshow(np.ma.masked_invalid(view), cmap=cmap, vmin=low, vmax=high, aspect=aspect, alpha=0.8)
             axes[i, j].contour(_views(case.target.astype(float), centre)[i], levels=[0.5], colors="w", linewidths=0.8)
             axes[i, j].axis("off")
         axes[0, j].set_title(title, fontsize=9)
         fig.colorbar(shown, ax=axes[:, j], shrink=0.6)
-    fig.suptitle(f"{modality}: axial and coronal through the target's centre")
+    fig.suptitle(f"{modality}: axial and coronal through the target's centre (target outlined)")
     fig.savefig(path, dpi=80)
     plt.close(fig)
 
