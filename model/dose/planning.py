@@ -49,9 +49,10 @@ class Plan:
         pln.prop_dose_calc = dose_calc
         pln.prop_opt = {"solver": config.solver}
         self.pln = pln
-        self.stf = generate_stf(ct, cst, pln)
-        dij = calc_dose_influence(ct, cst, self.stf, pln)
-        weights = np.asarray(fluence_optimization(ct, cst, self.stf, dij, pln))
+        with np.errstate(invalid="ignore", divide="ignore"):  # pyRadPlan's ray tracer meets rays that miss the grid
+            self.stf = generate_stf(ct, cst, pln)
+            dij = calc_dose_influence(ct, cst, self.stf, pln)
+            weights = np.asarray(fluence_optimization(ct, cst, self.stf, dij, pln))
         # Normalised as clinics prescribe: 95 % of the target gets the prescription on the CT (dose is linear in
         # the weights). Without it, a squared-deviation optimum centres the target's dose on the prescription and
         # the conformity at the prescription jumps with every per cent of dose.
@@ -88,7 +89,8 @@ class Plan:
 
         start = time.perf_counter()
         ct, cst = self._patient(hu)
-        dose = calc_dose_forward(ct, cst, self.stf, self.pln, self.weights)["physical_dose"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            dose = calc_dose_forward(ct, cst, self.stf, self.pln, self.weights)["physical_dose"]
         dose = sitk.GetArrayFromImage(dose) if isinstance(dose, sitk.Image) else np.asarray(dose)
         if label:
             self.seconds[f"recalculation on {label}"] = time.perf_counter() - start
