@@ -16,12 +16,17 @@ from model.train.data import PatchSampler, find_cases, load_training_case
 PERCENTILES = (0.5, 99.5)
 
 
+def phantoms(tmp_path_factory, region: str):
+    """Two phantom cases of ``region`` in the training layout."""
+    root = tmp_path_factory.mktemp(f"{region}-data") / region
+    for seed in (0, 1):
+        write_case(make_case(region, seed), root, layout="dataset", fmt="mha")
+    return root
+
+
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cache-data") / "pelvis"
-    for seed in (0, 1):
-        write_case(make_case("pelvis", seed), root, layout="dataset", fmt="mha")
-    return root
+    return phantoms(tmp_path_factory, "pelvis")
 
 
 def test_cached_patches_are_the_in_memory_patches_bit_for_bit(dataset, tmp_path):
@@ -97,10 +102,7 @@ def test_an_array_file_reads_blocks_of_a_five_dimensional_array(tmp_path):
 
 @pytest.fixture(scope="module")
 def brain(tmp_path_factory):
-    root = tmp_path_factory.mktemp("brain-data") / "brain"
-    for seed in (0, 1):
-        write_case(make_case("brain", seed), root, layout="dataset", fmt="mha")
-    return root
+    return phantoms(tmp_path_factory, "brain")
 
 
 def tiny_stage_spec():
