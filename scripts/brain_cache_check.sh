@@ -11,7 +11,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=${1:-/tmp/brainscale}; BEFORE=${2:-}
 if [ ! -d "$B/all12" ]; then
   (cd "$ROOT" && python -m model.phantom --region brain --cases 12 --seed 200 --format mha --out "$B/all12")
-  mkdir -p "$B/first4" && for c in $(ls "$B/all12" | head -4); do cp -r "$B/all12/$c" "$B/first4/"; done
+  mkdir -p "$B/first4"
+  find "$B/all12" -mindepth 1 -maxdepth 1 -type d | sort | head -4 | xargs -I{} cp -r {} "$B/first4/"
 fi
 run() {  # TREE SET STAGE LABEL [train options...]
   local tree=$1 set=$2 stage=$3 label=$4; shift 4
