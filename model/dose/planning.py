@@ -21,6 +21,7 @@ from model.dose.config import Beams, DoseConfig
 from model.dose.inputs import DoseCase
 
 MODALITIES = ("photon", "proton")
+ENGINES = {"photon": "SVDPB", "proton": "HongPB"}  # pyRadPlan's pencil-beam engines
 
 
 def _image(array: np.ndarray, grid: sitk.Image) -> sitk.Image:
@@ -43,7 +44,7 @@ class Plan:
         pln.prescribed_dose = self.prescription
         angles = [float(a) for a in beams.gantry_angles_deg]
         pln.prop_stf = {"gantry_angles": angles, "couch_angles": [0.0] * len(angles), "bixel_width": beams.bixel_width_mm}
-        dose_calc = {"dose_grid": {"resolution": {axis: config.grid_mm for axis in "xyz"}}}
+        dose_calc = {"engine": ENGINES[modality], "dose_grid": {"resolution": {axis: config.grid_mm for axis in "xyz"}}}
         if config.hlut is not None:
             dose_calc["hlut"] = np.asarray(config.hlut, dtype=float)
         pln.prop_dose_calc = dose_calc
