@@ -7,9 +7,10 @@ progress bar, resumable checkpoints, learning-rate decay, bfloat16 mixed precisi
 SynthRAD metrics through the deployment code path, the CSV logs, the PNG
 previews and the export of a self-describing model folder. A task (one per
 model) supplies the networks, their optimisers, one training step, a whole-case
-prediction and the files to export; optionally its own sampler of training
-batches, state to keep in the checkpoint, and settings to add to the exported
-config. Staged tasks (the brain's autoencoder -> diffusion -> ControlNet) read
+prediction and the files to export; optionally its own form of the cached
+training cases (``case_fit``) and what it derives from them once (``prepare``),
+its own sampler of training batches, state to keep in the checkpoint, and
+settings to add to the exported config. Staged tasks (the brain's autoencoder -> diffusion -> ControlNet) read
 ``training.<task name>`` of a shared config and start from the previous stage's
 exported model folder (``previous``).
 
