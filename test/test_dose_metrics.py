@@ -77,3 +77,12 @@ def test_range_shift_is_zero_on_the_same_stopping_power_and_follows_a_denser_lay
     denser[:, :, 0:5] = 1.2  # 5 voxels (15 mm) of denser tissue at low x: beam 270 enters there
     shift = range_shift(rsp, denser, target, 3.0, (270,))
     assert shift["median_mm"] == pytest.approx(0.2 * 15, abs=0.5) and shift["mean_signed_mm"] > 0
+
+
+def test_conformity_is_taken_at_the_level_asked():
+    dose = np.arange(100, dtype=float) / 50  # 0 .. 1.98 Gy
+    target = np.zeros(100, bool)
+    target[50:] = True  # exactly the voxels at 1 Gy and above
+    at_rx = dvh_metrics(dose, target, {}, 1.0, conformity_level=1.0)["target"]["conformity"]
+    at_95 = dvh_metrics(dose, target, {}, 1.0)["target"]["conformity"]  # the default: 0.95 Gy, 2 voxels more
+    assert at_rx == pytest.approx(1.0) and at_95 == pytest.approx(50**2 / (50 * 52))

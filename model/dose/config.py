@@ -63,6 +63,8 @@ class DoseConfig:
     hlut: tuple[tuple[float, float], ...] | None = setting(None, note="[[HU, relative stopping power], ...]; default "
                                                                       "the planning system's")
     gamma: Gamma = setting(Gamma())
+    conformity_level: float = setting(0.95, above=0, maximum=1.5, note="the target's conformity in the DVH score at "
+                                      "this x prescription (SynthRAD: 1.0; see model.dose.metrics)")
     solver: Literal["scipy"] = setting("scipy")
 
     def region(self, name: str) -> RegionDefaults:

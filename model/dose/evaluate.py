@@ -32,12 +32,12 @@ def evaluate_case(case: DoseCase, config: DoseConfig, modalities, prescription_g
         start = time.perf_counter()
         plan = Plan(case, modality, config, prescription_gy)
         doses = {"ct": plan.dose_on(case.ct, "CT"), **{name: plan.dose_on(hu, name) for name, hu in case.scts.items()}}
-        on_ct = dvh_metrics(doses["ct"], case.target, case.organs, prescription_gy)
+        on_ct = dvh_metrics(doses["ct"], case.target, case.organs, prescription_gy, config.conformity_level)
         entry = {"beams": list(getattr(config, modality).gantry_angles_deg), "beamlets": int(plan.weights.size),
                  "dvh_ct": on_ct}
         maps = {}
         for name in case.scts:
-            dvh = dvh_metrics(doses[name], case.target, case.organs, prescription_gy)
+            dvh = dvh_metrics(doses[name], case.target, case.organs, prescription_gy, config.conformity_level)
             gamma_maps = {} if name == "sct" else None
             entry[name] = {
                 "dose_mae_percent": high_dose_mae(doses["ct"], doses[name], prescription_gy),

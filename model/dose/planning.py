@@ -55,8 +55,7 @@ class Plan:
             dij = calc_dose_influence(ct, cst, self.stf, pln)
             weights = np.asarray(fluence_optimization(ct, cst, self.stf, dij, pln))
         # Normalised as clinics prescribe: 95 % of the target gets the prescription on the CT (dose is linear in
-        # the weights). Without it, a squared-deviation optimum centres the target's dose on the prescription and
-        # the conformity at the prescription jumps with every per cent of dose.
+        # the weights); a squared-deviation optimum would centre the target's dose on the prescription.
         optimum = dij.compute_result_ct_grid(weights)["physical_dose"]
         optimum = sitk.GetArrayFromImage(optimum) if isinstance(optimum, sitk.Image) else np.asarray(optimum)
         self.weights = weights * (self.prescription / float(np.percentile(optimum[case.target], 5)))
