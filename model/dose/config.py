@@ -60,8 +60,10 @@ class DoseConfig:
     objectives: Objectives = setting(Objectives())
     pelvis: RegionDefaults = setting(RegionDefaults(prescription_gy=3.0, target_radius_mm=25.0))
     brain: RegionDefaults = setting(RegionDefaults(prescription_gy=2.0, target_radius_mm=15.0))
-    hlut: tuple[tuple[float, float], ...] | None = setting(None, note="[[HU, relative stopping power], ...]; default "
-                                                                      "the planning system's")
+    hlut: tuple[tuple[float, float], ...] | None = setting(None, note="[[HU, relative stopping power], ...] for the dose "
+                                                                      "calculation and the range shift; default the planning "
+                                                                      "system's (pyRadPlan 0.5.0 picks proton spot energies "
+                                                                      "with its own default table whatever this says)")
     gamma: Gamma = setting(Gamma())
     conformity_level: float = setting(0.95, above=0, maximum=1.5, note="the target's conformity in the DVH score at "
                                       "this x prescription (SynthRAD: 1.0; see model.dose.metrics)")

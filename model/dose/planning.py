@@ -12,6 +12,7 @@ Dose in Gy for one fraction of the prescription (the plan has one fraction).
 """
 from __future__ import annotations
 
+import copy
 import time
 
 import numpy as np
@@ -89,8 +90,8 @@ class Plan:
 
         start = time.perf_counter()
         ct, cst = self._patient(hu)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            dose = calc_dose_forward(ct, cst, self.stf, self.pln, self.weights)["physical_dose"]
+        with np.errstate(invalid="ignore", divide="ignore"):  # a copy: the forward calculation writes into the stf
+            dose = calc_dose_forward(ct, cst, copy.deepcopy(self.stf), self.pln, self.weights)["physical_dose"]
         dose = sitk.GetArrayFromImage(dose) if isinstance(dose, sitk.Image) else np.asarray(dose)
         if label:
             self.seconds[f"recalculation on {label}"] = time.perf_counter() - start
