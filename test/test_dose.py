@@ -43,7 +43,7 @@ def phantom(tmp_path_factory):
     paths = {name: write(root / f"{name}.mha", array.astype(np.float32 if name in ("ct", "perturbed") else np.uint8))
              for name, array in (("ct", ct), ("perturbed", perturbed), ("body", body), ("target", target), ("organ", organ))}
     paths["root"] = root
-    config = json.loads((ROOT / "configs" / "dose.json").read_text())
+    config = json.loads((ROOT / "configs" / "dose" / "default.json").read_text())
     for modality in ("photon", "proton"):
         config[modality]["bixel_width_mm"] = 10.0
     paths["config"] = root / "dose.json"

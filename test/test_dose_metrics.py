@@ -86,3 +86,19 @@ def test_conformity_is_taken_at_the_level_asked():
     at_rx = dvh_metrics(dose, target, {}, 1.0, conformity_level=1.0)["target"]["conformity"]
     at_95 = dvh_metrics(dose, target, {}, 1.0)["target"]["conformity"]  # the default: 0.95 Gy, 2 voxels more
     assert at_rx == pytest.approx(1.0) and at_95 == pytest.approx(50**2 / (50 * 52))
+
+
+def test_the_shipped_dose_config_loads_and_a_mistake_names_the_key(tmp_path):
+    import json
+
+    from model.dose.config import DEFAULT_CONFIG, load_dose_config
+    from model.errors import InputError
+
+    config = load_dose_config()
+    assert config.photon.gantry_angles_deg == (0.0, 90.0, 180.0, 270.0) and config.proton.gantry_angles_deg == (90.0, 270.0)
+    assert config.grid_mm == 3.0 and config.pelvis.prescription_gy == 3.0 and config.brain.prescription_gy == 2.0
+    raw = json.loads(DEFAULT_CONFIG.read_text())
+    raw["proton"]["gantry_angle_deg"] = raw["proton"].pop("gantry_angles_deg")
+    (tmp_path / "d.json").write_text(json.dumps(raw))
+    with pytest.raises(InputError, match=r"d.json: proton.gantry_angle_deg: unknown key \(did you mean 'gantry_angles_deg'\?\)"):
+        load_dose_config(tmp_path / "d.json")

@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prescription", type=float, help="Gy (default: the region's, from the config)")
     parser.add_argument("--region", choices=("pelvis", "brain"), default="pelvis",
                         help="picks the default prescription and target rule (default pelvis)")
-    parser.add_argument("--config", type=Path, help="dose settings (default configs/dose.json)")
+    parser.add_argument("--config", type=Path, help="dose settings (default configs/dose/default.json)")
     parser.add_argument("--out", type=Path, required=True, help="folder for the doses, metrics.json, report.md, pictures")
     parser.add_argument("--json", type=Path, help="write metrics.json here as well")
     args = parser.parse_args(argv)

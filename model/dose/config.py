@@ -1,4 +1,4 @@
-"""The dose evaluation's settings (``configs/dose.json`` is the default; ``--config`` another), checked like the
+"""The dose evaluation's settings (``configs/dose/default.json`` is the default; ``--config`` another), checked like the
 model configs (model.config): one line naming the file and the key on a mistake.
 
 Defaults follow SynthRAD's plans as far as they are public: a coplanar 4-field photon IMRT box, a 2-field opposed
@@ -14,7 +14,7 @@ from typing import Literal
 from model.config import parse_settings, read_json, setting
 from model.errors import InputError
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "dose.json"
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "dose" / "default.json"
 
 # pyRadPlan 0.5.0's default HLUT (pyRadPlan.ct.default_hlut): HU -> relative stopping power / electron density.
 PLANNING_SYSTEM_HLUT = ((-1024.0, 0.001), (-999.0, 0.001), (-90.0, 0.95), (-45.0, 0.99), (0.0, 1.0), (100.0, 1.095),

@@ -5,7 +5,7 @@
 - ``dvh_metrics``: target D98 and its conformity (the Paddick conformity number, as matRad's quality indicators
   compute it: TV_PIV^2 / (TV x PIV)) at ``conformity_level`` x the prescription; D2, D5 and Dmean of every organ
   at risk. ``Dx`` is the least dose of the hottest x % of the structure's voxels. SynthRAD takes the conformity
-  at the prescription itself (``conformity_level`` 1.0); the default is 0.95 (configs/dose.json), because on a
+  at the prescription itself (``conformity_level`` 1.0); the default is 0.95 (configs/dose/default.json), because on a
   homogeneous plan normalised to D95 = prescription the target's dose sits within about 1 % of the prescription,
   and at 100 % a 0.5 % lower dose moved 90 % of a brain target below the level (conformity 0.81 -> 0.09): the
   score then measured the plan's homogeneity, not the sCT.

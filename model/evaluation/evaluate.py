@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--region", choices=("pelvis", "brain"), default="pelvis", help="with --dose: prescription and "
                                                                                          "default target (default pelvis)")
     parser.add_argument("--modality", choices=("photon", "proton", "both"), default="both")
-    parser.add_argument("--dose-config", type=Path, help="with --dose: dose settings (default configs/dose.json)")
+    parser.add_argument("--dose-config", type=Path, help="with --dose: dose settings (default configs/dose/default.json)")
     args = parser.parse_args(argv)
 
     def report() -> None:
