@@ -17,7 +17,9 @@ from model.train.__main__ import main as train_main
 
 PELVIS = ROOT / "configs" / "pelvis_pix2pix_demo.json"
 BRAIN = ROOT / "configs" / "brain_ldm_demo.json"
-SHIPPED = sorted([*(ROOT / "configs").rglob("*.json"), *(ROOT / "weights").glob("*/config.json")])
+# model configs (configs/dose/ holds the dose evaluation's own settings: test_dose_metrics loads them)
+SHIPPED = sorted([*(p for p in (ROOT / "configs").rglob("*.json") if p.parent.name != "dose"),
+                  *(ROOT / "weights").glob("*/config.json")])
 DELETE = object()
 
 
