@@ -64,6 +64,7 @@ def perturbed_run(phantom):
     return json.loads((out / "metrics.json").read_text())
 
 
+@pytest.mark.slow
 def test_the_ct_against_itself_differs_by_nothing(phantom, capsys):
     out = phantom["root"] / "self"
     assert run(phantom, phantom["ct"], out) == 0
@@ -84,6 +85,7 @@ def test_the_ct_against_itself_differs_by_nothing(phantom, capsys):
     assert "water" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_bulk_water_scores_worse_than_a_slightly_perturbed_ct_and_protons_worse_than_photons(perturbed_run):
     photon, proton = perturbed_run["modalities"]["photon"], perturbed_run["modalities"]["proton"]
     for entry in (photon, proton):
@@ -142,6 +144,7 @@ def test_a_missing_dose_install_names_the_command(phantom, tmp_path, monkeypatch
     assert "the dose tools are not installed" in line and "pip install --no-deps -r requirements-dose.txt" in line
 
 
+@pytest.mark.slow
 def test_evaluate_dose_scores_every_case_with_its_structures(phantom, tmp_path, capsys):
     """model.evaluate --dose: the cases paired by file name, targets and organs from --structures, a summary."""
     import shutil
