@@ -6,12 +6,9 @@ requirements-dose.txt`` (exact pins; pyRadPlan without its optional AI stack).
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from model.errors import InputError
-
-os.environ.setdefault("TQDM_DISABLE", "1")  # pyRadPlan's progress bars (one per ray), read when tqdm is imported
 
 INSTALL = "pip install --no-deps -r requirements-dose.txt"
 

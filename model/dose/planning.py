@@ -13,6 +13,7 @@ Dose in Gy for one fraction of the prescription (the plan has one fraction).
 from __future__ import annotations
 
 import copy
+import logging
 import time
 
 import numpy as np
@@ -34,6 +35,10 @@ def _image(array: np.ndarray, grid: sitk.Image) -> sitk.Image:
 class Plan:
     def __init__(self, case: DoseCase, modality: str, config: DoseConfig, prescription_gy: float):
         from pyRadPlan import IonPlan, PhotonPlan, calc_dose_influence, fluence_optimization, generate_stf
+        from pyRadPlan.core import ProgressReporter
+
+        ProgressReporter.console_progress = False  # no progress bar per beam and ray on the console
+        logging.getLogger("pyRadPlan").setLevel(logging.ERROR)  # its notes on every plan ("property overwritten")
 
         self.case, self.modality, self.config, self.prescription = case, modality, config, float(prescription_gy)
         beams: Beams = getattr(config, modality)
