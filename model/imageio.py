@@ -104,13 +104,13 @@ def check_finite(array: np.ndarray, path: Path) -> None:
         raise InputError(path, f"contains {bad} NaN or Inf voxel(s)")
 
 
-def check_mask(mask: np.ndarray, path: Path) -> np.ndarray:
-    """The mask as booleans; an empty mask is an error."""
+def check_mask(mask: np.ndarray, path: Path, what: str = "body") -> np.ndarray:
+    """The mask as booleans; a non-finite or empty mask is an error naming it (``what``: the body, a target...)."""
     check_finite(mask, path)
-    body = mask > 0
-    if not body.any():
-        raise InputError(path, "the body mask is empty (no voxel > 0)")
-    return body
+    inside = mask > 0
+    if not inside.any():
+        raise InputError(path, f"the {what} mask is empty (no voxel > 0)")
+    return inside
 
 
 def hu_to_sct(hu: np.ndarray, body: np.ndarray, mr: sitk.Image) -> sitk.Image:

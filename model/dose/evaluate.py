@@ -36,6 +36,7 @@ def evaluate_case(case: DoseCase, config: DoseConfig, modalities, prescription_g
         entry = {"beams": list(getattr(config, modality).gantry_angles_deg), "beamlets": int(plan.weights.size),
                  "dvh_ct": on_ct}
         maps = {}
+        rsp_ct = stopping_power(case.ct, config.stopping_power_table) if modality == "proton" else None
         for name in case.scts:
             dvh = dvh_metrics(doses[name], case.target, case.organs, prescription_gy, config.conformity_level)
             gamma_maps = {} if name == "sct" else None
@@ -47,8 +48,7 @@ def evaluate_case(case: DoseCase, config: DoseConfig, modalities, prescription_g
                 "dvh": dvh,
             }
             if modality == "proton":
-                table = config.stopping_power_table
-                entry[name]["range_shift"] = range_shift(stopping_power(case.ct, table), stopping_power(case.scts[name], table),
+                entry[name]["range_shift"] = range_shift(rsp_ct, stopping_power(case.scts[name], config.stopping_power_table),
                                                          case.target, config.grid_mm, config.proton.gantry_angles_deg)
             if gamma_maps:
                 maps = gamma_maps

@@ -21,7 +21,7 @@ import SimpleITK as sitk
 from model.dose.config import DoseConfig
 from model.errors import InputError
 from model.evaluation.metrics import water_baseline
-from model.imageio import check_finite, check_mask, read_image, read_on_grid, to_array
+from model.imageio import array_to_image, check_finite, check_mask, read_image, read_on_grid, to_array
 
 RESERVED = ("body", "target")
 
@@ -55,8 +55,7 @@ def dose_grid(reference: sitk.Image, spacing_mm: float) -> sitk.Image:
 
 
 def _on_dose_grid(array: np.ndarray, reference: sitk.Image, grid: sitk.Image, outside: float) -> np.ndarray:
-    image = sitk.GetImageFromArray(np.asarray(array, dtype=np.float32))
-    image.CopyInformation(reference)
+    image = array_to_image(np.asarray(array, dtype=np.float32), reference)
     return sitk.GetArrayFromImage(sitk.Resample(image, grid, sitk.Transform(), sitk.sitkLinear, outside, sitk.sitkFloat32))
 
 
@@ -65,11 +64,7 @@ def _mask_on_dose_grid(mask: np.ndarray, reference: sitk.Image, grid: sitk.Image
 
 
 def _read_mask(path: Path, reference: sitk.Image, what: str) -> np.ndarray:
-    mask = to_array(read_on_grid(path, reference, "CT"))
-    check_finite(mask, path)
-    if not (mask > 0).any():
-        raise InputError(path, f"the {what} mask is empty (no voxel > 0)")
-    return mask > 0
+    return check_mask(to_array(read_on_grid(path, reference, "CT")), path, what)
 
 
 def default_target(body: np.ndarray, grid: sitk.Image, region: str, radius_mm: float) -> tuple[np.ndarray, str]:

@@ -21,15 +21,10 @@ import SimpleITK as sitk
 
 from model.dose.config import Beams, DoseConfig
 from model.dose.inputs import DoseCase
+from model.imageio import array_to_image
 
 MODALITIES = ("photon", "proton")
 ENGINES = {"photon": "SVDPB", "proton": "HongPB"}  # pyRadPlan's pencil-beam engines
-
-
-def _image(array: np.ndarray, grid: sitk.Image) -> sitk.Image:
-    image = sitk.GetImageFromArray(np.asarray(array))
-    image.CopyInformation(grid)
-    return image
 
 
 class Plan:
@@ -75,7 +70,7 @@ class Plan:
         from pyRadPlan.optimization.objectives import SquaredDeviation, SquaredOverdosing
 
         case, o, rx = self.case, self.config.objectives, self.prescription
-        ct = CT(cube_hu=_image(hu.astype(np.float32), case.grid))
+        ct = CT(cube_hu=array_to_image(hu.astype(np.float32), case.grid))
         vois = []
         # The body must be a structure: voxels outside every structure count as vacuum.
         for name, mask, kind, objectives in (
@@ -84,7 +79,7 @@ class Plan:
             *((name, mask, "OAR", [SquaredOverdosing(priority=o.organ_priority, d_max=o.organ_max_fraction * rx)])
               for name, mask in case.organs.items()),
         ):
-            voi = create_voi(name=name, voi_type=kind, mask=_image(mask.astype(np.uint8), case.grid), ct_image=ct)
+            voi = create_voi(name=name, voi_type=kind, mask=array_to_image(mask.astype(np.uint8), case.grid), ct_image=ct)
             voi.objectives = objectives
             vois.append(voi)
         return ct, create_cst(vois, ct=ct)

@@ -18,12 +18,12 @@ from model.dose import report
 from model.dose.config import DoseConfig
 from model.dose.evaluate import evaluate_case, image_scores
 from model.dose.inputs import read_dose_case
+from model.imageio import array_to_image
 
 
 def _write_image(array: np.ndarray, grid: sitk.Image, path: Path) -> None:
-    image = sitk.GetImageFromArray(np.nan_to_num(np.asarray(array, dtype=np.float32), nan=-1.0))
-    image.CopyInformation(grid)
-    sitk.WriteImage(image, str(path), useCompression=True)
+    sitk.WriteImage(array_to_image(np.nan_to_num(np.asarray(array, dtype=np.float32), nan=-1.0), grid), str(path),
+                    useCompression=True)
 
 
 def run_case(case_id: str, paths: dict, config: DoseConfig, region: str, modalities, prescription: float | None,
