@@ -8,13 +8,16 @@
 # 2. one process.py run over all of them (MRs and masks paired by file name),
 # 3. model.evaluate on the sCTs and on the bulk-water baseline (0 HU inside the body), with the SynthRAD2023
 #    metrics and again with SynthRAD2025's (--challenge 2025: PSNR to 3071 HU, masked MS-SSIM);
+# ACQUISITION=second-centre (or second-centre-t2-urine, pelvis only) makes the cases' MR as another centre would
+# (model/tools/phantom.py, "Second-centre variant": the same anatomy, CT and mask as the default cases of those seeds).
 # 4. with DOSE=1 (and the dose tools, requirements-dose.txt): each case's dose evaluation, photon and proton plans
 #    on the CT recalculated on the sCT and on bulk water, with the phantom's target and organs (model.evaluate --dose),
 #    into WORKDIR/dose/ (summary.md, and per case metrics.json, report.md, pictures).
 set -euo pipefail
 region=${1:-pelvis}; cases=${2:-5}; seed=${3:-1000}; weights=${4:-weights}; work=${5:-runs/heldout-$region}
 rm -rf "$work"
-python -m model.phantom --region "$region" --cases "$cases" --seed "$seed" --out "$work/cases" --layout container
+python -m model.phantom --region "$region" --cases "$cases" --seed "$seed" --out "$work/cases" --layout container \
+    --acquisition "${ACQUISITION:-default}"
 mkdir -p "$work/input/images/mri" "$work/input/images/body" "$work/input/ground-truth"
 for case in "$work"/cases/*/; do
     echo "case $(basename "$case"): $(ls "$case"images/mri/)"

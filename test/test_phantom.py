@@ -25,6 +25,12 @@ def brain_cases():
     return {seed: make_case("brain", seed) for seed in range(3)}
 
 
+@pytest.fixture(scope="module")
+def second_centre_cases():
+    """Pelvis cases of seeds 0 and 1 acquired at the second centre."""
+    return {seed: make_case("pelvis", seed, acquisition="second-centre") for seed in (0, 1)}
+
+
 def _arrays(case):
     return [sitk.GetArrayFromImage(im) for im in (case.mr, case.ct, case.mask)]
 
@@ -211,3 +217,89 @@ def test_write_case_mha_dataset(tmp_path, brain_cases):
     mr = sitk.ReadImage(str(case_dir / "mr.mha"))
     assert _geometry(mr) == _geometry(case.mr)
     np.testing.assert_array_equal(sitk.GetArrayFromImage(mr), sitk.GetArrayFromImage(case.mr))
+
+
+# --------------------------------------------------------------------------- #
+# second-centre MR acquisition
+# --------------------------------------------------------------------------- #
+# The default draws each tissue's and fat's intensity with a ±10 % jitter, so a tissue's contrast to fat lies within
+# its nominal ratio times [0.9 / 1.1, 1.1 / 0.9] (log: ±0.20), bias field, blur and Rician noise aside; 0.1 of slack
+# for those.  The second centre's factors ([0.7, 0.85] or [1.15, 1.3]) and gamma (0.65-0.8 or 1.25-1.5) leave it.
+CONTRAST_BAND = np.log(1.1 / 0.9) + 0.1
+CONTRAST_TISSUES = (Tissue.SOFT, Tissue.MARROW, Tissue.BOWEL, Tissue.URINE)
+
+
+def _median_mr(case, tissue):
+    return float(np.median(sitk.GetArrayFromImage(case.mr)[case.labels == tissue]))
+
+
+def _contrast_deviation(case):
+    """Largest |log| of a tissue's median MR over fat's, relative to the nominal ratio of MR_T1."""
+    fat = _median_mr(case, Tissue.FAT)
+    return max(abs(np.log(_median_mr(case, t) / fat / phantom.MR_T1[t])) for t in CONTRAST_TISSUES)
+
+
+def test_default_acquisition_is_the_default(pelvis_cases):
+    case, default = pelvis_cases[0], make_case("pelvis", 0, acquisition="default")
+    assert default.case_id == "1PX0000" and default.acquisition == "default" and default.uuid == case.uuid
+    for a, b in zip(_arrays(case), _arrays(default)):
+        np.testing.assert_array_equal(a, b)
+    assert phantom.ACQUISITIONS == ("default", "second-centre", "second-centre-t2-urine")
+
+
+def test_second_centre_changes_only_the_mr(pelvis_cases, second_centre_cases):
+    for seed, variant in second_centre_cases.items():
+        default = pelvis_cases[seed]
+        assert variant.case_id == f"1PY{seed:04d}" and variant.acquisition == "second-centre"
+        assert variant.uuid == default.uuid and variant.region == default.region
+        np.testing.assert_array_equal(variant.labels, default.labels)
+        mr, ct, mask = _arrays(variant)
+        default_mr, default_ct, default_mask = _arrays(default)
+        np.testing.assert_array_equal(ct, default_ct)
+        np.testing.assert_array_equal(mask, default_mask)
+        for image, default_image in zip((variant.mr, variant.ct, variant.mask), (default.mr, default.ct, default.mask)):
+            assert _geometry(image) == _geometry(default_image)
+        assert variant.structures.keys() == default.structures.keys()
+        for name, image in variant.structures.items():
+            assert _geometry(image) == _geometry(default.structures[name])
+            np.testing.assert_array_equal(sitk.GetArrayFromImage(image),
+                                          sitk.GetArrayFromImage(default.structures[name]))
+        assert mr.dtype == np.int16 and mr.min() >= 0
+        assert not np.array_equal(mr, default_mr)
+
+
+def test_second_centre_contrast_lies_outside_the_default_jitter(pelvis_cases, second_centre_cases):
+    for seed, variant in second_centre_cases.items():
+        assert _contrast_deviation(pelvis_cases[seed]) < CONTRAST_BAND
+        assert _contrast_deviation(variant) > CONTRAST_BAND
+
+
+def test_t2_urine_is_brighter_than_fat(pelvis_cases):
+    default = pelvis_cases[0]
+    variant = make_case("pelvis", 0, acquisition="second-centre-t2-urine")
+    assert variant.case_id == "1PZ0000"
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(variant.ct), sitk.GetArrayFromImage(default.ct))
+    assert _median_mr(default, Tissue.URINE) < 0.5 * _median_mr(default, Tissue.FAT)
+    assert _median_mr(variant, Tissue.URINE) > 1.1 * _median_mr(variant, Tissue.FAT)
+
+
+def test_t2_urine_is_refused_for_the_brain(tmp_path):
+    with pytest.raises(ValueError, match="second-centre-t2-urine"):
+        make_case("brain", 0, acquisition="second-centre-t2-urine")
+    with pytest.raises(ValueError, match="unknown acquisition"):
+        make_case("pelvis", 0, acquisition="third-centre")
+    with pytest.raises(SystemExit):
+        main(["--region", "brain", "--out", str(tmp_path), "--acquisition", "second-centre-t2-urine"])
+    assert not any(tmp_path.iterdir())
+    assert phantom.case_id_for("brain", 7) == "1BX0007" and phantom.case_id_for("brain", 7, "second-centre") == "1BY0007"
+
+
+@pytest.mark.slow
+def test_cli_second_centre(tmp_path, capsys, second_centre_cases):
+    main(["--region", "pelvis", "--seed", "1", "--out", str(tmp_path), "--format", "mha",
+          "--acquisition", "second-centre"])
+    case_dir = tmp_path / "1PY0001"
+    assert sorted(p.name for p in case_dir.iterdir()) == ["ct.mha", "mask.mha", "mr.mha", "structures"]
+    assert "1PY0001" in capsys.readouterr().out
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(sitk.ReadImage(str(case_dir / "mr.mha"))),
+                                  sitk.GetArrayFromImage(second_centre_cases[1].mr))

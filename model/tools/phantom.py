@@ -32,10 +32,29 @@ the task.
 Every random quantity of a case is drawn from ``numpy.random.default_rng(seed)``
 in a fixed order, so a seed always reproduces bit-identical images.
 
+**Second-centre variant.**  ``make_case(..., acquisition="second-centre")`` is a
+test set of MR acquired unlike the training data: the same anatomy, CT, body mask,
+structures, uuid and header as the default case of the seed, only the MR differs.
+The default MR is still rendered from the main generator (so that every later
+draw is unchanged) and then replaced by one drawn from
+``numpy.random.default_rng([seed, 2])`` with settings outside the default ranges
+(:data:`SECOND_CENTRE`, default in brackets): each tissue's nominal intensity times
+a factor from [0.7, 0.85] or [1.15, 1.3], side drawn per tissue (±10 % jitter);
+a global nonlinear contrast ``peak * (signal / peak) ** gamma``, gamma from
+[0.65, 0.8] or [1.25, 1.5] (none); a Gaussian blur of sigma 0.8-1.0 voxels
+through-plane and 1.0-1.5 in-plane, i.e. a lower acquired resolution (0 and 0.5);
+a bias field of 45-60 % peak deviation (20-30 %); Rician noise sigma 0.05-0.08
+(0.01-0.04); a global scale of 100-4000 (300-2000).  ``"second-centre-t2-urine"``
+(pelvis only, :data:`SECOND_CENTRE_T2_URINE`) adds urine as bright as on
+T2-weighted MR: 1.3-1.6 times the case's fat intensity instead of 0.12 times
+nominal fat.  The case id names the centre: ``1PX0007`` (default), ``1PY0007``
+(second centre), ``1PZ0007`` (second centre, T2-bright urine).
+
 Command line::
 
     python -m model.phantom --region pelvis --cases 4 --seed 0 --out DIR \
-        [--layout dataset|container] [--format nii.gz|mha]
+        [--layout dataset|container] [--format nii.gz|mha] \
+        [--acquisition default|second-centre|second-centre-t2-urine]
 """
 
 from __future__ import annotations
@@ -117,6 +136,48 @@ HU_LIMITS = (-1024, 3071)
 MR_MAX = 32767
 
 
+@dataclass(frozen=True)
+class MRAcquisition:
+    """Settings of an MR rendering: the ranges each case draws from.
+
+    A value is drawn uniformly from a range ``(lo, hi)``; where several ranges are given, one is first chosen
+    at random (``rng.integers``).  A degenerate range (lo == hi) is a constant and draws nothing, so that
+    :data:`DEFAULT_ACQUISITION` consumes the generator exactly as the renderer always has.
+    """
+
+    name: str
+    centre: str  # letter of the case id, 1P<centre>0007
+    contrast: tuple[tuple[float, float], ...]  # factor on each tissue's MR_T1 value, drawn per tissue
+    gamma: tuple[tuple[float, float], ...]  # signal -> peak * (signal / peak) ** gamma, after the blur
+    blur_z: tuple[float, float]  # Gaussian sigma, voxels, through-plane
+    blur_yx: tuple[float, float]  # Gaussian sigma, voxels, in-plane
+    bias: tuple[float, float]  # peak relative deviation of the bias field
+    noise: tuple[float, float]  # Rician sigma, fat ~ 1
+    scale: tuple[float, float]  # global factor to arbitrary units
+    #: Tissues whose intensity is the case's fat intensity times a factor from the range, instead of MR_T1.
+    relative_to_fat: tuple[tuple[Tissue, tuple[float, float]], ...] = ()
+    regions: tuple[str, ...] = ("Pelvis", "Brain")
+
+
+DEFAULT_ACQUISITION = MRAcquisition(
+    name="default", centre="X", contrast=((0.9, 1.1),), gamma=((1.0, 1.0),),
+    blur_z=(MR_BLUR_SIGMA[0],) * 2, blur_yx=(MR_BLUR_SIGMA[1],) * 2,
+    bias=(0.2, 0.3), noise=(0.01, 0.04), scale=(300.0, 2000.0),
+)
+SECOND_CENTRE = MRAcquisition(
+    name="second-centre", centre="Y", contrast=((0.7, 0.85), (1.15, 1.3)), gamma=((0.65, 0.8), (1.25, 1.5)),
+    blur_z=(0.8, 1.0), blur_yx=(1.0, 1.5), bias=(0.45, 0.6), noise=(0.05, 0.08), scale=(100.0, 4000.0),
+)
+SECOND_CENTRE_T2_URINE = replace(
+    SECOND_CENTRE, name="second-centre-t2-urine", centre="Z",
+    relative_to_fat=((Tissue.URINE, (1.3, 1.6)),), regions=("Pelvis",),
+)
+MR_ACQUISITIONS = {a.name: a for a in (DEFAULT_ACQUISITION, SECOND_CENTRE, SECOND_CENTRE_T2_URINE)}
+ACQUISITIONS = tuple(MR_ACQUISITIONS)
+#: A variant's MR is drawn from ``default_rng([seed, VARIANT_STREAM])``.
+VARIANT_STREAM = 2
+
+
 # --------------------------------------------------------------------------- #
 # Case container and public API
 # --------------------------------------------------------------------------- #
@@ -136,11 +197,14 @@ class PhantomCase:
     #: brain: brain, eye_right, eye_left), for dose evaluation (model.dose). Drawn from the anatomy, no randomness
     #: of their own: the images are those of a generator without them.
     structures: dict[str, sitk.Image] = field(default_factory=dict, repr=False, compare=False)
+    acquisition: str = "default"  # name of the MR acquisition, one of ACQUISITIONS
 
 
-def case_id_for(region: str, seed: int) -> str:
-    """SynthRAD-like case id, e.g. ``1PX0007`` (X = phantom "centre")."""
-    return f"{CASE_PREFIX[_canonical_region(region)]}{seed:04d}"
+def case_id_for(region: str, seed: int, acquisition: str = "default") -> str:
+    """SynthRAD-like case id, e.g. ``1PX0007``: the third letter is the phantom "centre", X for the default
+    acquisition, Y for the second centre (``1PY0007``), Z for the second centre with T2-bright urine."""
+    prefix = CASE_PREFIX[_canonical_region(region)]
+    return f"{prefix[:-1]}{_acquisition(acquisition).centre}{seed:04d}"
 
 
 # ``--synthrad-size``: the pelvis on a finer grid, the same anatomy in mm, so that the largest field of view
@@ -149,10 +213,15 @@ def case_id_for(region: str, seed: int) -> str:
 SYNTHRAD_SCALE = (586 / 420, 586 / 420, 153 / 64)  # (x, y, z) voxels per phantom voxel
 
 
-def make_case(region: str, seed: int, synthrad_size: bool = False) -> PhantomCase:
+def make_case(region: str, seed: int, synthrad_size: bool = False, acquisition: str = "default") -> PhantomCase:
     """Generate the phantom case of ``region`` ("pelvis"/"brain") for ``seed``; ``synthrad_size``: a pelvis on
-    the finer grid of :data:`SYNTHRAD_SCALE` (the same random draws, so the same anatomy)."""
+    the finer grid of :data:`SYNTHRAD_SCALE` (the same random draws, so the same anatomy); ``acquisition``: one
+    of :data:`ACQUISITIONS`, a variant replacing the default MR by one rendered from
+    ``default_rng([seed, VARIANT_STREAM])`` (everything else is the default case's)."""
     region = _canonical_region(region)
+    settings = _acquisition(acquisition)
+    if region not in settings.regions:
+        raise ValueError(f"acquisition {acquisition!r} is for {' and '.join(settings.regions)}, not {region}")
     rng = np.random.default_rng(seed)
     if region == "Pelvis":
         labels, spacing, structures = _pelvis_labels(rng, SYNTHRAD_SCALE if synthrad_size else (1.0, 1.0, 1.0))
@@ -161,13 +230,15 @@ def make_case(region: str, seed: int, synthrad_size: bool = False) -> PhantomCas
         structures = _brain_structures(labels, spacing)
     ct = _render_ct(labels, rng)
     mr = _render_mr(labels, rng)
+    if settings is not DEFAULT_ACQUISITION:
+        mr = _render_mr(labels, np.random.default_rng([seed, VARIANT_STREAM]), settings)
     mask = _body_mask(labels, rng)
     case_uuid = str(uuid.UUID(bytes=rng.bytes(16), version=4))
     origin, direction = _random_header(rng)
     images = [_to_image(a, spacing, origin, direction) for a in (mr, ct, mask)]
     structures = {name: _to_image(m.astype(np.uint8), spacing, origin, direction) for name, m in structures.items()}
     return PhantomCase(
-        case_id=case_id_for(region, seed),
+        case_id=case_id_for(region, seed, acquisition),
         region=region,
         mr=images[0],
         ct=images[1],
@@ -175,6 +246,7 @@ def make_case(region: str, seed: int, synthrad_size: bool = False) -> PhantomCas
         uuid=case_uuid,
         labels=labels,
         structures=structures,
+        acquisition=settings.name,
     )
 
 
@@ -228,11 +300,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--synthrad-size", action="store_true",
                         help="pelvis only: SynthRAD-sized volumes, up to 153 x 410 x 586 voxels (a finer grid)")
+    parser.add_argument("--acquisition", choices=ACQUISITIONS, default="default",
+                        help="MR acquisition: the training data's (default) or a second centre's (case ids 1PY..., "
+                             "with T2-bright urine 1PZ..., pelvis only); CT, mask and anatomy are the default's")
     args = parser.parse_args(argv)
-    if args.synthrad_size and _canonical_region(args.region) != "Pelvis":
+    region = _canonical_region(args.region)
+    if args.synthrad_size and region != "Pelvis":
         parser.error("--synthrad-size is for the pelvis")
+    if region not in MR_ACQUISITIONS[args.acquisition].regions:
+        parser.error(f"--acquisition {args.acquisition} is for the pelvis")
     for i in range(args.cases):
-        case = make_case(args.region, args.seed + i, synthrad_size=args.synthrad_size)
+        case = make_case(args.region, args.seed + i, synthrad_size=args.synthrad_size,
+                         acquisition=args.acquisition)
         case_dir = write_case(case, args.out, layout=args.layout, fmt=args.format)
         print(f"{case.case_id} {case.region} size={case.ct.GetSize()} -> {case_dir}")
 
@@ -243,6 +322,14 @@ def _canonical_region(region: str) -> str:
         return REGIONS[region.lower()]
     except KeyError:
         raise ValueError(f"unknown region {region!r}, expected pelvis or brain") from None
+
+
+def _acquisition(name: str) -> MRAcquisition:
+    """The settings of the MR acquisition ``name`` (one of :data:`ACQUISITIONS`)."""
+    try:
+        return MR_ACQUISITIONS[name]
+    except KeyError:
+        raise ValueError(f"unknown acquisition {name!r}, expected one of {', '.join(ACQUISITIONS)}") from None
 
 
 # --------------------------------------------------------------------------- #
@@ -969,27 +1056,45 @@ def _render_ct(labels: np.ndarray, rng) -> np.ndarray:
     return np.clip(np.rint(hu), *HU_LIMITS).astype(np.int16)
 
 
-def _render_mr(labels: np.ndarray, rng) -> np.ndarray:
-    """T1-weighted-like MR (int16, arbitrary units) of the label map.
+def _render_mr(labels: np.ndarray, rng, acquisition: MRAcquisition = DEFAULT_ACQUISITION) -> np.ndarray:
+    """T1-weighted-like MR (int16, arbitrary units) of the label map, acquired with ``acquisition``'s settings.
 
-    Tissue intensities are jittered, blurred, multiplied by a smooth bias field,
-    corrupted by Rician noise and finally scaled by a random global factor.
+    Tissue intensities are jittered, blurred, given a nonlinear contrast, multiplied by
+    a smooth bias field, corrupted by Rician noise and finally scaled by a random
+    global factor.  The draws, in this order: the per-tissue factors, the tissues
+    relative to fat, gamma, the blur sigmas, the bias field, the noise sigma, the
+    noise, the scale (degenerate ranges draw nothing).
     """
     lut = np.zeros(len(Tissue), np.float32)
     for tissue, value in MR_T1.items():
-        lut[tissue] = value * rng.uniform(0.9, 1.1)
-    signal = ndimage.gaussian_filter(lut[labels], MR_BLUR_SIGMA)
-    signal *= _bias_field(labels.shape, rng)
-    sigma = np.float32(rng.uniform(0.01, 0.04))
+        lut[tissue] = value * _draw(rng, *acquisition.contrast)
+    for tissue, factor in acquisition.relative_to_fat:
+        lut[tissue] = lut[Tissue.FAT] * _draw(rng, factor)
+    gamma = _draw(rng, *acquisition.gamma)
+    blur = (_draw(rng, acquisition.blur_z),) + (_draw(rng, acquisition.blur_yx),) * 2
+    signal = ndimage.gaussian_filter(lut[labels], blur)
+    if gamma != 1.0:
+        peak = np.float32(signal.max())
+        signal = peak * (signal / peak) ** np.float32(gamma)
+    signal *= _bias_field(labels.shape, rng, acquisition.bias)
+    sigma = np.float32(_draw(rng, acquisition.noise))
     real = signal + sigma * rng.standard_normal(signal.shape, dtype=np.float32)
     imag = sigma * rng.standard_normal(signal.shape, dtype=np.float32)
     magnitude = np.sqrt(real**2 + imag**2)
-    magnitude *= np.float32(rng.uniform(300, 2000))
+    magnitude *= np.float32(_draw(rng, acquisition.scale))
     return np.clip(np.rint(magnitude), 0, MR_MAX).astype(np.int16)
 
 
-def _bias_field(shape, rng) -> np.ndarray:
-    """exp of a random quadratic polynomial, normalised to a ±20-30 % peak deviation."""
+def _draw(rng, *ranges: tuple[float, float]) -> float:
+    """A uniform draw from one of ``ranges`` (chosen at random where several); lo == hi draws nothing."""
+    if len(ranges) > 1:
+        ranges = (ranges[int(rng.integers(len(ranges)))],)
+    ((lo, hi),) = ranges
+    return lo if lo == hi else rng.uniform(lo, hi)
+
+
+def _bias_field(shape, rng, strength: tuple[float, float] = (0.2, 0.3)) -> np.ndarray:
+    """exp of a random quadratic polynomial, normalised to a peak deviation drawn from ``strength`` (±20-30 %)."""
     z, y, x = (np.linspace(-1, 1, n, dtype=np.float32) for n in shape)
     c = rng.normal(size=9).astype(np.float32)
     log_field = (
@@ -1001,7 +1106,7 @@ def _bias_field(shape, rng) -> np.ndarray:
         + (c[8] * y[None, :] * z[:, None])[:, :, None]
     )
     log_field -= log_field.mean()
-    log_field *= np.float32(np.log1p(rng.uniform(0.2, 0.3)) / np.abs(log_field).max())
+    log_field *= np.float32(np.log1p(rng.uniform(*strength)) / np.abs(log_field).max())
     return np.exp(log_field)
 
 
