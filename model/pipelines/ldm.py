@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from model.budget import SamplingPlan, TimeBudget, synchronized_clock
+from model.cases import mirrored, mirrorings, unmirror
 from model.config import LatentDiffusionConfig
 from model.errors import NonFiniteOutput
 from model.networks.latent import (build_autoencoder, build_controlnet, build_ddim, build_unet, check_shapes,
@@ -123,16 +124,23 @@ class LatentDiffusionPipeline(Pipeline):
     def predict_samples(self, case, samples: int | None = None, seed: int | None = None,
                         budget: TimeBudget | None = None, min_samples: int | None = None) -> list[np.ndarray]:
         """One HU volume on the MR's grid per sample (seeds seed, seed + 1, ...); with a ``budget``, fewer samples
-        or steps where the configured ones would overrun it (never below ``min_samples`` / ``sampler.min_steps``)."""
-        fit, mr_grid = self.mr_on_grid(case)
-        mr = torch.from_numpy(mr_grid)[None, None]
+        or steps where the configured ones would overrun it (never below ``min_samples`` / ``sampler.min_steps``).
+        With ``inference.tta_flips`` the samples take the mirrorings of the MR in turn (sample i the i-th
+        mirroring, modulo their number; each mirrored back): test-time flips at no extra cost."""
+        flips = mirrorings(self.config.inference.tta_flips)
+        on_grid = {}  # mirroring -> (fit, MR on the grid), made when a sample first needs it
         seed = self.seed if seed is None else seed
         plan = self.plan(samples, budget, min_samples)
         out = []
         clock = synchronized_clock(self.device)
         while len(out) < plan.samples:
             start = clock()
-            out.append(self.sample_hu(mr, fit, seed + len(out), plan))
+            axes = flips[len(out) % len(flips)]
+            if axes not in on_grid:
+                fit, mr_grid = self.mr_on_grid(mirrored(case, axes))
+                on_grid[axes] = fit, torch.from_numpy(mr_grid)[None, None]
+            fit, mr = on_grid[axes]
+            out.append(unmirror(self.sample_hu(mr, fit, seed + len(out), plan), axes))
             plan.after_sample(len(out), clock() - start)
         if budget is not None:
             log.info("sampled %s in %.1f s of the case's %g s budget", plan.describe(), budget.elapsed(), budget.seconds)

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from model.budget import TimeBudget
+from model.cases import mirrorings, unmirror
 from model.config import Pix2PixConfig
 from model.errors import WeightsError
 from model.networks.pix2pix import Pix2PixGenerator, build_generator, downsampling_factors
@@ -14,6 +15,7 @@ from model.pipelines.base import Pipeline
 from model.pipelines.sliding import predict_volume
 from model.precision import inference_precision, with_float32_retry
 from model.preprocessing.intensity import normalise_mr, unit_to_ct
+from model.preprocessing.resample import plan_spacing
 from model.weights import load_weights
 
 
@@ -53,6 +55,20 @@ class Pix2PixPipeline(Pipeline):
             self.precision, "Pix2Pix windows")
 
     def predict(self, case, budget: TimeBudget | None = None) -> np.ndarray:
-        """HU (float32) on the MR's grid for a :class:`model.pipelines.CaseInput`."""
+        """HU (float32) on the MR's grid for a :class:`model.pipelines.CaseInput`: the MR normalised on its own
+        voxels, resampled to ``preprocessing.spacing_mm`` where the model states one and the MR has another
+        (model.preprocessing.resample), the generator run over it - once per mirroring of
+        ``inference.tta_flips``, mirrored back and averaged - and the result resampled back onto the MR's voxels."""
         mr_unit = normalise_mr(case.mr, case.body, self.percentiles)
-        return unit_to_ct(self.predict_unit(mr_unit, budget))
+        spacing = plan_spacing(mr_unit.shape, case.mr_image.GetSpacing(), self.config.preprocessing.spacing_mm)
+        if spacing is not None:
+            mr_unit = spacing.to_model(mr_unit)
+        flips = mirrorings(self.config.inference.tta_flips)
+        unit = self.predict_unit(mr_unit, budget)
+        for axes in flips[1:]:  # the budget's estimate is the first pass's
+            unit += unmirror(self.predict_unit(unmirror(mr_unit, axes)), axes)
+        if len(flips) > 1:
+            unit /= len(flips)
+        if spacing is not None:
+            unit = spacing.from_model(unit)
+        return unit_to_ct(unit)

@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-import torch.nn.functional as F
+
+from model.preprocessing.resample import resize_cubic, resize_linear
 
 
 @dataclass(frozen=True)
@@ -67,38 +67,17 @@ def plan_fit(body: np.ndarray, spacing_xyz, grid, spacing_mm: float) -> GridFit:
                    tuple(float(voxel) for _ in range(3)))
 
 
-def _resize(volume: np.ndarray, size) -> np.ndarray:
-    """Trilinear (onto the grid)."""
-    if tuple(volume.shape) == tuple(size):
-        return np.array(volume, dtype=np.float32)
-    t = torch.from_numpy(np.ascontiguousarray(volume, dtype=np.float32))[None, None]
-    return F.interpolate(t, size=tuple(size), mode="trilinear", align_corners=False)[0, 0].numpy()
-
-
-def _resize_cubic(volume: np.ndarray, size) -> np.ndarray:
-    """Cubic convolution (back onto the MR's voxels), separable: (y, x) slice by slice, then z.
-    Same voxel centres as ``_resize`` (``align_corners=False``), edges replicated."""
-    size = tuple(int(n) for n in size)
-    if tuple(volume.shape) == size:
-        return np.array(volume, dtype=np.float32)
-    t = torch.from_numpy(np.ascontiguousarray(volume, dtype=np.float32))
-    t = F.interpolate(t[:, None], size=size[1:], mode="bicubic", align_corners=False)[:, 0]
-    planes = t.reshape(1, 1, t.shape[0], -1)  # z against every (y, x) position: a 2-D resize along z only
-    t = F.interpolate(planes, size=(size[0], planes.shape[-1]), mode="bicubic", align_corners=False)
-    return t.reshape(size).numpy()
-
-
 def to_grid(volume: np.ndarray, fit: GridFit, fill: float) -> np.ndarray:
     """The body box of an MR-grid volume, fitted and centred on the model grid; ``fill`` elsewhere."""
     out = np.full(fit.grid, fill, dtype=np.float32)
-    out[fit.grid_box()] = _resize(volume[fit.mr_box()], fit.fitted)
+    out[fit.grid_box()] = resize_linear(volume[fit.mr_box()], fit.fitted)
     return out
 
 
 def from_grid(volume: np.ndarray, fit: GridFit, fill: float) -> np.ndarray:
     """A model-grid volume back on the MR's voxels (its exact shape); ``fill`` outside the body box."""
     out = np.full(fit.shape, fill, dtype=np.float32)
-    out[fit.mr_box()] = _resize_cubic(volume[fit.grid_box()], fit.box_size)
+    out[fit.mr_box()] = resize_cubic(volume[fit.grid_box()], fit.box_size)
     return out
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +13,25 @@ from model.losses.gan import GanLoss
 from model.networks.frozen import set_requires_grad
 from model.networks.pix2pix import build_discriminator, build_generator
 from model.pipelines.pix2pix import Pix2PixPipeline
+from model.preprocessing.resample import plan_spacing
+from model.train.cache import CaseFit
+from model.train.data import MAX_CENTRES, TrainingCase, UnitCase
 from model.train.tasks import TrainingTask
 from model.weights import save_networks
 
 log = logging.getLogger("train")
+
+
+def at_spacing(case: TrainingCase, spacing_mm) -> UnitCase:
+    """A case at the model's voxel size: MR (normalised on its own voxels) and CT resampled trilinearly, patch
+    centres in the resampled body; the case's own arrays where it already has that size."""
+    plan = plan_spacing(case.mr_unit.shape, case.inputs.mr_image.GetSpacing(), spacing_mm)
+    if plan is None:
+        return UnitCase(case.case_id, case.mr_unit, case.ct_unit, case.centres)
+    centres = np.argwhere(plan.body_to_model(case.inputs.body))
+    if len(centres) > MAX_CENTRES:
+        centres = centres[np.random.default_rng(0).choice(len(centres), MAX_CENTRES, replace=False)]
+    return UnitCase(case.case_id, plan.to_model(case.mr_unit), plan.to_model(case.ct_unit), centres)
 
 
 class Pix2PixTask(TrainingTask):
@@ -37,6 +53,15 @@ class Pix2PixTask(TrainingTask):
             log.warning("training.patch_size %s differs from inference.roi_size %s: instance-norm statistics "
                         "of inference windows will differ from those seen in training", list(training.patch_size),
                         list(config.inference.roi_size))
+
+    @classmethod
+    def case_fit(cls, config: Pix2PixConfig) -> CaseFit | None:
+        """With ``preprocessing.spacing_mm``, cases at another voxel size are resampled to it (as the pipeline
+        does at inference) and cached in that form; without, the cases as read."""
+        spacing = config.preprocessing.spacing_mm
+        if spacing is None:
+            return None
+        return CaseFit("spacing", {"spacing_mm": list(spacing)}, partial(at_spacing, spacing_mm=spacing))
 
     def train_step(self, mr: torch.Tensor, ct: torch.Tensor, iteration: int = 0) -> dict[str, torch.Tensor]:
         generator, discriminator = self.train_nets["generator"], self.train_nets["discriminator"]
