@@ -66,6 +66,35 @@ class Preprocessing:
 
 
 @dataclass(frozen=True)
+class MRAugmentation:
+    """Random changes of the MR's intensities in training (model.train.augment): what another scanner or centre
+    would give. Each transform applies with its own probability ``*_p``; a range is drawn from uniformly. The
+    CT is never touched, and inference normalises the MR exactly as before."""
+
+    histogram_shift_p: float = setting(0.3, minimum=0, maximum=1, note="contrast between tissues: a random "
+                                                                      "piecewise-linear intensity map")
+    histogram_points: tuple[int, int] = setting((5, 10), item_minimum=3, note="its control points")
+    gamma_p: float = setting(0.3, minimum=0, maximum=1)
+    gamma: tuple[float, float] = setting((0.6, 1.6), above=0, note="intensity ** gamma")
+    bias_field_p: float = setting(0.3, minimum=0, maximum=1)
+    bias_field_strength: tuple[float, float] = setting((0.1, 0.6), minimum=0, below=1, note="a smooth "
+                                                       "multiplicative field's largest deviation from 1, a fraction")
+    blur_p: float = setting(0.2, minimum=0, maximum=1)
+    blur_sigma: tuple[float, float] = setting((0.5, 1.5), minimum=0, note="Gaussian blur, voxels")
+    low_resolution_p: float = setting(0.2, minimum=0, maximum=1)
+    low_resolution_zoom: tuple[float, float] = setting((0.5, 1.0), above=0, maximum=1,
+                                                       note="down to this fraction (nearest) and back (trilinear)")
+    noise_p: float = setting(0.3, minimum=0, maximum=1)
+    noise_std: float = setting(0.1, minimum=0, note="Rician noise, at most this std (the MR scaled to [0, 1])")
+
+    def __post_init__(self):
+        for name in ("histogram_points", "gamma", "bias_field_strength", "blur_sigma", "low_resolution_zoom"):
+            low, high = getattr(self, name)
+            if low > high:
+                raise ValueError(f"{name} {[low, high]}: the first must not exceed the second")
+
+
+@dataclass(frozen=True)
 class Discriminator:
     """A PatchGAN (MONAI PatchDiscriminator): Pix2Pix's conditional one, the brain autoencoder's adversary."""
 
@@ -92,6 +121,8 @@ class Training:
                                               "the batches are the same with any number")
     max_bad_steps: int = setting(5, minimum=1, note="iterations in a row with a non-finite loss or gradient (each "
                                                     "skipped, the weights untouched) before the run stops")
+    augment_mr: MRAugmentation | None = setting(None, note="random MR intensity changes (model.train.augment); "
+                                                           "none by default")
 
 
 # ---------------------------------------------------------------------------------------- Pix2Pix (pelvis)
@@ -102,6 +133,9 @@ class Generator:
     num_res_units: int = setting(2, minimum=0)
     norm: str = setting("instance")
     dropout: float = setting(0.0, minimum=0, below=1)
+    upsample: Literal["transpose", "resize_conv"] = setting(
+        "transpose", note="decoder upsampling: transposed convolutions (MONAI's UNet), or nearest-neighbour resize "
+                          "then a convolution (no checkerboard)")
 
     def __post_init__(self):
         if len(self.strides) != len(self.channels) - 1:
@@ -126,6 +160,15 @@ class SlidingWindow:
     max_sw_batch_size: int = setting(16, minimum=1)
     amp: bool = setting(True, note="float16/bfloat16 on a GPU; the CPU always runs float32")
     time_budget_s: float | None = setting(None, above=0, note="seconds a case may take (process.py --time-budget)")
+    tta_flips: tuple[Literal["x", "y", "z"], ...] = setting((), note="test-time mirroring: the sCT is the mean over "
+                                                                     "every combination of these array axes")
+
+
+@dataclass(frozen=True)
+class Pix2PixPreprocessing(Preprocessing):
+    spacing_mm: tuple[float, float, float] | None = setting(None, above=0, length=3, note="the voxel size (z, y, x) "
+                                                            "the generator works at: another MR is resampled to it "
+                                                            "and its sCT back; default: the MR's own")
 
 
 @dataclass(frozen=True)
@@ -210,6 +253,8 @@ class LatentInference:
                                          "a 192^3 grid in 8 windows of 112^3 where 0.5 takes 27")
     autoencoder_sw_batch_size: int | None = setting(None, minimum=1, note="default 1 on the CPU, 4 on CUDA")
     time_budget_s: float | None = setting(None, above=0, note="seconds a case may take (process.py --time-budget)")
+    tta_flips: tuple[Literal["x", "y", "z"], ...] = setting((), note="test-time mirroring: the samples are spread "
+                                                                     "over every combination of these array axes")
 
 
 @dataclass(frozen=True)
@@ -266,6 +311,7 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class Pix2PixConfig(ModelConfig):
+    preprocessing: Pix2PixPreprocessing = setting(Pix2PixPreprocessing())
     networks: Pix2PixNetworks = setting()
     inference: SlidingWindow = setting()
     training: Pix2PixTraining | None = setting(None)

@@ -128,6 +128,33 @@ def load_weights(module: torch.nn.Module, path: Path) -> torch.nn.Module:
     return module
 
 
+def warm_start(nets: dict[str, torch.nn.Module], folder: Path) -> dict[str, tuple[int, int]]:
+    """Start ``nets`` from a verified model folder's weights (fine-tuning, ``model.train --init``): every tensor
+    whose name and shape match is copied, the rest keep their fresh values (a network the folder lacks, or a
+    layer built otherwise). Returns name -> (tensors copied, tensors in the network) for the networks the folder
+    has; a folder that gives nothing is refused."""
+    folder = Path(folder)
+    config = read_config(folder)
+    table = config.get("weights") or {}
+    found = {name: table[name] for name in nets if name in table}
+    if not found:
+        raise WeightsError(folder / CONFIG, f"has no weights for {', '.join(nets)}")
+    verify_manifest(folder, required=(CONFIG, *found.values()))
+    copied = {}
+    for name, file in found.items():
+        try:
+            state = load_file(str(folder / file))
+        except Exception as err:  # noqa: BLE001 - as in load_weights
+            raise WeightsError(folder / file, f"cannot read weights ({type(err).__name__}: {err})") from None
+        own = nets[name].state_dict()
+        match = {k: v for k, v in state.items() if k in own and tuple(v.shape) == tuple(own[k].shape)}
+        nets[name].load_state_dict(match, strict=False)
+        copied[name] = (len(match), len(own))
+    if not any(n for n, _ in copied.values()):
+        raise WeightsError(folder / CONFIG, "no tensor fits these networks: is it a model of the same family?")
+    return copied
+
+
 # monai-generative name -> MONAI core name, tried in turn for every parameter a core network expects.
 OLD_NAMES = ((".attn.to_q.", ".to_q."), (".attn.to_k.", ".to_k."), (".attn.to_v.", ".to_v."),
              (".attn.out_proj.", ".proj_attn."), (".out_proj.", ".to_out.0."), (".postconv.", ".conv."))

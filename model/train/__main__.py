@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument("--iterations", type=int, help="override training.iterations")
     parser.add_argument("--previous", type=Path, help="the previous stage's model folder (diffusion, controlnet)")
+    parser.add_argument("--init", type=Path, help="a model folder to start the networks from (fine-tuning): every "
+                                                  "tensor whose name and shape match is copied")
     parser.add_argument("--cache", type=Path, help="the case cache (uncompressed training cases, read patch by patch); default "
                                                    "<data>/.sct-cache where the data folder is writable, else <out>/cache")
     argv = sys.argv[1:] if argv is None else argv
@@ -43,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
             section = config["training"][task.name] if task.staged else config["training"]
             section["iterations"] = args.iterations
         Harness(task, config, args.data, args.out, resume=args.resume, device=args.device,
-                command=command, previous=args.previous, config_source=args.config, cache_dir=args.cache).run()
+                command=command, previous=args.previous, config_source=args.config, cache_dir=args.cache,
+                init=args.init).run()
 
     return exit_code(train)
 

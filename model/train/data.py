@@ -117,26 +117,32 @@ class PatchSampler:
     (:class:`UnitCase`, :class:`TrainingCase`) or in the case cache (:class:`model.train.cache.CachedCase`, read
     patch by patch); each case cuts its own patches (``mr_patch``, ``ct_patch``)."""
 
-    def __init__(self, cases: list[TrainingCase], patch_size, rng: np.random.Generator, flip_lr: bool = False):
+    def __init__(self, cases: list[TrainingCase], patch_size, rng: np.random.Generator, flip_lr: bool = False,
+                 augment=None):
         self.cases = cases
         self.patch_size = tuple(int(s) for s in patch_size)
         self.rng = rng
         self.flip_lr = flip_lr
+        self.augment = augment  # a model.train.augment.MRAugmenter, or None
 
-    def draw(self) -> tuple[int, int, bool]:
-        """The random part of a patch, from ``rng``: (case index, centre row, left-right flip)."""
+    def draw(self) -> tuple[int, int, bool, int | None]:
+        """The random part of a patch, from ``rng``: (case index, centre row, left-right flip, the seed of its MR
+        augmentation - None, and nothing drawn, without augmentation)."""
         case = int(self.rng.integers(len(self.cases)))
         centre = int(self.rng.integers(len(self.cases[case].centres)))
-        return case, centre, bool(self.flip_lr and self.rng.random() < 0.5)
+        flip = bool(self.flip_lr and self.rng.random() < 0.5)
+        return case, centre, flip, None if self.augment is None else int(self.rng.integers(2**31 - 1))
 
-    def cut(self, drawn: tuple[int, int, bool]) -> tuple[torch.Tensor, torch.Tensor]:
+    def cut(self, drawn: tuple[int, int, bool, int | None]) -> tuple[torch.Tensor, torch.Tensor]:
         """The patch pair ``drawn`` describes (no randomness: loader workers run this)."""
-        case_index, row, flip = drawn
+        case_index, row, flip, augment_seed = drawn
         case = self.cases[case_index]
         centre = case.centres[row]
         mr, ct = case.mr_patch(centre, self.patch_size), case.ct_patch(centre, self.patch_size)
         if flip:
             mr, ct = mr[..., ::-1], ct[..., ::-1]
+        if augment_seed is not None:
+            mr = self.augment(np.ascontiguousarray(mr), augment_seed)
         as_batch = lambda a: torch.from_numpy(np.ascontiguousarray(a))[None, None]  # noqa: E731
         return as_batch(mr), as_batch(ct)
 

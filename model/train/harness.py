@@ -55,7 +55,7 @@ from model.train.cache import CaseCache, default_cache_dir
 from model.train.loader import Batches
 from model.train.data import TrainingCase, find_cases, load_training_case, split_cases
 from model.train.tasks import section_name, training_section
-from model.weights import read_config, write_config, write_manifest
+from model.weights import read_config, warm_start, write_config, write_manifest
 
 log = logging.getLogger("train")
 # An optimiser may sit out the first steps (a discriminator during its warm-up): its schedule still counts them.
@@ -130,7 +130,7 @@ class Harness:
 
     def __init__(self, task_class, config: dict, data_dir: Path, out_dir: Path, *, resume: bool = False,
                  device: str = "auto", command: str = "", previous: Path | None = None, config_source: str | Path,
-                 cache_dir: Path | None = None):
+                 cache_dir: Path | None = None, init: Path | None = None):
         self.config = config
         self.spec = parse_config(config, config_source)
         self.task_class = task_class
@@ -138,6 +138,7 @@ class Harness:
         if previous is not None and not task_class.staged:
             raise InputError(previous, f"--previous is for staged tasks; {task_class.name} starts from scratch")
         self.previous = previous
+        self.init = None if init is None else Path(init)  # a model folder whose weights the networks start from
         self.data_dir = Path(data_dir)
         self.out = Path(out_dir)
         self.resume = resume
@@ -190,6 +191,10 @@ class Harness:
         torch.manual_seed(self.training.seed)  # identical initial weights on every rank
         kwargs = {"previous": self.previous} if self.task_class.staged else {}
         self.task = self.task_class(self.spec, self.dist.device, **kwargs)
+        if self.init is not None and not self.resume:  # a resumed run's checkpoint holds the weights
+            for name, (copied, total) in warm_start(self.task.nets, self.init).items():
+                if self.dist.main:
+                    log.info("--init %s: %s starts from %d of its %d tensors there", self.init, name, copied, total)
         configure_training(self.dist.device)
         if self.dist.main:
             report(self.dist.device, f"{section_name(self.task_class)}.amp {self.training.amp or 'float32'}"
@@ -321,6 +326,8 @@ class Harness:
             "previous_stage": str(self.previous) if self.previous else None,
             # the previous stage's own provenance, nested: a final model folder records every stage's training
             "previous_provenance": read_config(Path(self.previous)).get("provenance") if self.previous else None,
+            "init": str(self.init) if self.init else None,
+            "init_provenance": read_config(self.init).get("provenance") if self.init else None,
             "training_cases": self.train_ids,
             "validation_cases": self.val_ids,
             "iterations": iteration,

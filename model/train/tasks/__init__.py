@@ -71,6 +71,7 @@ def section_name(task_class) -> str:
 class TrainingTask(ABC):
     name: ClassVar[str]
     staged: ClassVar[bool] = False
+    uses_mr: ClassVar[bool] = True  # False: trains on the CT alone (the MR in a batch is ignored or None)
     config_class: ClassVar[type[ModelConfig]]
     nets: dict[str, torch.nn.Module]
     optimizers: dict[str, torch.optim.Optimizer]
@@ -82,6 +83,9 @@ class TrainingTask(ABC):
         self.config = config
         self.device = device
         self.training = training_section(config, type(self))
+        if self.training.augment_mr is not None and not self.uses_mr:
+            raise InputError(config.source, f"{section_name(type(self))}.augment_mr: the {self.name} task never sees "
+                                            "the MR; augment the stage that does")
         # A context-manager factory for the forward passes of one training step, from ``training[.<stage>].amp``
         # (false or "bf16"; the policy is model.precision's). Validation always runs in float32, as the container
         # does on the CPU.
@@ -141,9 +145,11 @@ class TrainingTask(ABC):
     def sampler(self, cases, rng: np.random.Generator):
         """Training batches from the cached cases (model.train.cache.CachedCase): ``sample()`` -> (MR or None,
         target), tensors on the CPU."""
+        from model.train.augment import augmenter
         from model.train.data import PatchSampler
 
-        return PatchSampler(list(cases), self.training.patch_size, rng, self.training.flip_lr)
+        return PatchSampler(list(cases), self.training.patch_size, rng, self.training.flip_lr,
+                            augmenter(self.training.augment_mr))
 
     def extra_state(self) -> dict:
         return {}

@@ -35,6 +35,7 @@ def kl_divergence(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
 class AutoencoderTask(TrainingTask):
     name = "autoencoder"
     staged = True
+    uses_mr = False
     config_class = LatentDiffusionConfig
 
     def __init__(self, config: LatentDiffusionConfig, device: torch.device, previous: Path | None = None):

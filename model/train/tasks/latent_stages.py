@@ -34,6 +34,7 @@ from model.networks.latent import (autoencoder_factor, build_autoencoder, build_
 from model.pipelines.latent_windows import autoencoder_batch, encode_grid, latent_to_hu, scale_factor
 from model.pipelines.ldm import LatentDiffusionPipeline
 from model.preprocessing.headgrid import fit_case, to_grid
+from model.train.augment import augmenter
 from model.train.tasks import TrainingTask
 from model.train.tasks.brain import PreviousStage, grid_fit
 from model.weights import MANIFEST, save_networks, sha256
@@ -66,10 +67,12 @@ class LatentSampler:
     grid, most of all the ControlNet's conditioning embedding at full resolution.
     """
 
-    def __init__(self, items: list[dict], rng: np.random.Generator, crop=None, factor: int = 1, with_mr: bool = True):
+    def __init__(self, items: list[dict], rng: np.random.Generator, crop=None, factor: int = 1, with_mr: bool = True,
+                 augment=None):
         self.items = items
         self.rng = rng
         self.with_mr = with_mr  # the diffusion stage never looks at the MR: None, and nothing read
+        self.augment = augment  # a model.train.augment.MRAugmenter for the MR block, or None
         self.crop = None if crop is None else tuple(int(c) for c in crop)
         self.factor = int(factor)
 
@@ -81,6 +84,8 @@ class LatentSampler:
         block = [(s, s + c) for s, c in zip(start, size)]
         mu, sigma = (_tensor(item[k][(slice(None), slice(None), *(slice(a, b) for a, b in block))]) for k in ("mu", "sigma"))
         mr = _mr_block(item["mr"], [(a * self.factor, b * self.factor) for a, b in block], item["flip"]) if self.with_mr else None
+        if mr is not None and self.augment is not None:
+            mr = torch.from_numpy(self.augment(mr[0, 0].numpy(), int(self.rng.integers(2**31 - 1))))[None, None]
         return mr, mu + sigma * torch.randn_like(mu)
 
 
@@ -102,7 +107,6 @@ class _LatentStage(TrainingTask):
     staged = True
     config_class = LatentDiffusionConfig
     needs: tuple[str, ...] = ()
-    uses_mr = True
 
     def __init__(self, config: LatentDiffusionConfig, device: torch.device, previous: Path | None = None):
         super().__init__(config, device)
@@ -154,7 +158,8 @@ class _LatentStage(TrainingTask):
         items = [{"mr": case.mr_unit, **self._latents(case, flip), "flip": flip} for case in cases for flip in self.flips]
         if self.scale is None:
             self.scale = self._scale_factor(items)
-        return LatentSampler(items, rng, self.crop, autoencoder_factor(self.config), with_mr=self.uses_mr)
+        return LatentSampler(items, rng, self.crop, autoencoder_factor(self.config), with_mr=self.uses_mr,
+                             augment=augmenter(self.training.augment_mr))
 
     def _scale_factor(self, items: list[dict]) -> float:
         raise NotImplementedError
