@@ -98,13 +98,8 @@ def save_networks(folder: Path, nets: dict[str, torch.nn.Module]) -> dict[str, s
     return {name: WEIGHTS_FILES[name] for name in nets}
 
 
-def load_weights(module: torch.nn.Module, path: Path) -> torch.nn.Module:
-    """Load a state dict (safetensors, or a torch checkpoint) into ``module``; any mismatch names the file.
-
-    Networks that had other parameter names in monai-generative (AutoencoderKL,
-    DiffusionModelUNet, ControlNet) accept those names too.
-    """
-    path = Path(path)
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """A state dict from safetensors or a torch checkpoint; anything else is a WeightsError naming the file."""
     try:
         if path.suffix in TORCH_SUFFIXES:
             state = torch.load(path, map_location="cpu", weights_only=True)
@@ -117,6 +112,17 @@ def load_weights(module: torch.nn.Module, path: Path) -> torch.nn.Module:
         raise WeightsError(path, f"cannot read weights ({type(err).__name__}: {err})") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise WeightsError(path, "is not a state dict (names -> tensors)")
+    return state
+
+
+def load_weights(module: torch.nn.Module, path: Path) -> torch.nn.Module:
+    """Load a state dict (safetensors, or a torch checkpoint) into ``module``; any mismatch names the file.
+
+    Networks that had other parameter names in monai-generative (AutoencoderKL,
+    DiffusionModelUNet, ControlNet) accept those names too.
+    """
+    path = Path(path)
+    state = read_state_dict(path)
     try:
         if set(state) != set(module.state_dict()) and hasattr(module, "load_old_state_dict"):
             load_old_state_dict(module, state)  # a MONAI generative network: accept monai-generative names
@@ -142,10 +148,7 @@ def warm_start(nets: dict[str, torch.nn.Module], folder: Path) -> dict[str, tupl
     verify_manifest(folder, required=(CONFIG, *found.values()))
     copied = {}
     for name, file in found.items():
-        try:
-            state = load_file(str(folder / file))
-        except Exception as err:  # noqa: BLE001 - as in load_weights
-            raise WeightsError(folder / file, f"cannot read weights ({type(err).__name__}: {err})") from None
+        state = read_state_dict(folder / file)
         own = nets[name].state_dict()
         match = {k: v for k, v in state.items() if k in own and tuple(v.shape) == tuple(own[k].shape)}
         nets[name].load_state_dict(match, strict=False)

@@ -29,17 +29,20 @@ from model.evaluation.evaluate import evaluate  # noqa: E402
 from model.tools.phantom import make_case  # noqa: E402
 
 
-def resampled(image: sitk.Image, spacing_xyz, interpolator) -> sitk.Image:
-    """``image`` on voxels of ``spacing_xyz`` over the same extent (the first voxel's corner kept)."""
+def resampled(image: sitk.Image, spacing_xyz, interpolator, fill: float = 0.0) -> sitk.Image:
+    """``image`` on voxels of ``spacing_xyz`` over the same extent (the first voxel's corner kept), interpolated in
+    float32 and rounded back to the image's pixel type; ``fill`` outside it."""
     old_spacing, size = np.array(image.GetSpacing()), np.array(image.GetSize())
     spacing = np.asarray(spacing_xyz, dtype=float)
     new_size = np.maximum(1, np.round(size * old_spacing / spacing)).astype(int)
     direction = np.array(image.GetDirection()).reshape(3, 3)
     corner = np.array(image.GetOrigin()) - direction @ (old_spacing / 2)
     origin = corner + direction @ (spacing / 2)
-    return sitk.Resample(image, [int(n) for n in new_size], sitk.Transform(), interpolator, tuple(origin),
-                         tuple(spacing), image.GetDirection(), 0.0 if interpolator == sitk.sitkNearestNeighbor else -1024.0,
-                         image.GetPixelID())
+    out = sitk.Resample(sitk.Cast(image, sitk.sitkFloat32), [int(n) for n in new_size], sitk.Transform(), interpolator,
+                        tuple(origin), tuple(spacing), image.GetDirection(), fill, sitk.sitkFloat32)
+    rounded = sitk.GetImageFromArray(np.rint(sitk.GetArrayFromImage(out)).astype(sitk.GetArrayViewFromImage(image).dtype))
+    rounded.CopyInformation(out)
+    return rounded
 
 
 def write_input(folder: Path, cases) -> None:
@@ -66,7 +69,7 @@ def main(argv=None) -> int:
         native[case.case_id] = (case.mr, case.mask, case.ct)
         coarse[case.case_id] = (resampled(case.mr, args.spacing, sitk.sitkLinear),
                                 resampled(case.mask, args.spacing, sitk.sitkNearestNeighbor),
-                                resampled(case.ct, args.spacing, sitk.sitkLinear))
+                                resampled(case.ct, args.spacing, sitk.sitkLinear, fill=-1024.0))
     results = {}
     for name, cases in (("native", native), ("resampled", coarse)):
         folder = args.work / name

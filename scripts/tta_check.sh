@@ -4,6 +4,7 @@
 # rewritten), through scripts/heldout_eval.sh; the per-case times come from process.py's log.
 #   scripts/tta_check.sh [REGION] [WEIGHTS] [WORKDIR]     defaults: pelvis weights runs/tta-<region>
 set -euo pipefail
+cd "$(dirname "$0")/.."
 region=${1:-pelvis}; weights=${2:-weights}; work=${3:-runs/tta-$region}
 rm -rf "$work" && mkdir -p "$work/flipped"
 cp -r "$weights/$region" "$work/flipped/$region"

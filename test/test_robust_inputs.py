@@ -64,7 +64,7 @@ def test_an_mr_at_another_spacing_is_run_at_the_models_and_lands_on_its_own_grid
     seen = []
     pipeline = pelvis_pipeline(tmp_path, spacing_mm=[2.5, 1.0, 1.0])
     run_unit = pipeline.predict_unit
-    pipeline.predict_unit = lambda unit, budget=None: seen.append(unit.shape) or run_unit(unit, budget)
+    pipeline.predict_unit = lambda unit, budget=None, passes=1: seen.append(unit.shape) or run_unit(unit, budget, passes)
     sct = pipeline.predict(case)
     assert seen == [(14, 80, 96)] and sct.shape == case.mr.shape and np.isfinite(sct).all()
 
@@ -96,10 +96,12 @@ def test_training_resamples_a_case_at_another_spacing_as_inference_does():
     case = pelvis_case((2.0, 2.0, 3.0), shape=(12, 40, 48))
     unit_mr = normalise_mr(case.mr, case.body, (0.5, 99.5))
     training_case = type("Case", (), {"case_id": "c", "inputs": case, "mr_unit": unit_mr,
-                                      "ct_unit": np.zeros_like(unit_mr), "centres": np.argwhere(case.body)})()
+                                      "ct_unit": unit_mr.copy(), "centres": np.argwhere(case.body)})()
     fitted = at_spacing(training_case, (2.5, 1.0, 1.0))
     assert fitted.mr_unit.shape == fitted.ct_unit.shape == (14, 80, 96)
-    assert fitted.centres.max(0).tolist() < [14, 80, 96] and len(fitted.centres) > 3 * len(training_case.centres)
+    assert (fitted.centres.max(0) < (14, 80, 96)).all() and len(fitted.centres) > 3 * len(training_case.centres)
+    # MR and CT resampled alike: a CT equal to the MR stays equal to it
+    np.testing.assert_array_equal(fitted.mr_unit, fitted.ct_unit)
     same = at_spacing(training_case, (3.0, 2.0, 2.0))
     assert same.mr_unit is unit_mr
     spec = typed({**TINY_CONFIG, "preprocessing": {"spacing_mm": [2.5, 1.0, 1.0]}})
@@ -209,18 +211,22 @@ def test_augmenting_a_stage_that_never_sees_the_mr_is_refused():
 
 
 # ---------------------------------------------------------------------------- upsampling and the artifact figure
-def generator(upsample: str, seed: int = 0):
+def generator(upsample: str, seed: int = 0, res_units: int = 1):
     torch.manual_seed(seed)
     config = copy.deepcopy(TINY_CONFIG)
-    config["networks"]["generator"] = {"channels": [4, 8, 8], "strides": [2, 2], "num_res_units": 1, "upsample": upsample}
+    config["networks"]["generator"] = {"channels": [4, 8, 8], "strides": [2, 2], "num_res_units": res_units,
+                                       "upsample": upsample}
     return build_generator(typed(config).networks.generator)
 
 
-def test_resize_conv_has_no_transposed_convolution_and_the_same_interface():
-    transposed, resized = generator("transpose"), generator("resize_conv")
+@pytest.mark.parametrize("res_units", [0, 1])
+def test_resize_conv_has_no_transposed_convolution_and_the_same_interface(res_units):
+    transposed, resized = generator("transpose", res_units=res_units), generator("resize_conv", res_units=res_units)
     kinds = lambda net: {type(m).__name__ for m in net.modules()}  # noqa: E731
     assert "ConvTranspose3d" in kinds(transposed) and "ConvTranspose3d" not in kinds(resized)
     assert resized(torch.zeros(1, 1, 8, 32, 32)).shape == (1, 1, 8, 32, 32)
+    resized(torch.rand(1, 1, 8, 32, 32)).mean().backward()  # every parameter takes part
+    assert all(p.grad is not None for p in resized.parameters())
 
 
 def test_the_checkerboard_figure_finds_a_period_two_pattern_and_not_anatomy():

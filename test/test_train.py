@@ -6,6 +6,7 @@ import csv
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 
@@ -310,3 +311,18 @@ def test_a_non_finite_step_is_skipped_and_too_many_in_a_row_stop_the_run(dataset
     # the losses: means over the iterations that updated (none from 5 to 6)
     assert [r["loss_g_l1"] != "" and np.isfinite(float(r["loss_g_l1"])) for r in rows] == [True, True, False]
     assert not (run / "model").exists()
+
+
+def test_init_starts_from_a_model_folder_and_a_resume_keeps_it(dataset, config_file, tmp_path, caplog, capsys):
+    assert train(dataset, config_file, tmp_path / "base") == 0
+    folder = tmp_path / "base" / "model"
+    with caplog.at_level(logging.INFO, logger="train"):
+        assert train(dataset, config_file, tmp_path / "tuned", "--init", str(folder), "--iterations", "2") == 0
+    assert re.search(r"generator starts from (\d+) of its \1 tensors there", caplog.text)
+    provenance = lambda: json.loads((tmp_path / "tuned" / "model" / "config.json").read_text())["provenance"]  # noqa: E731
+    assert provenance()["init"] == str(folder) and provenance()["init_provenance"]["iterations"] == 4
+    capsys.readouterr()
+    assert train(dataset, config_file, tmp_path / "tuned", "--resume", "--init", str(tmp_path), "--iterations", "4") != 0
+    assert f"this run started from --init {folder}, not {tmp_path}" in capsys.readouterr().err
+    assert train(dataset, config_file, tmp_path / "tuned", "--resume", "--iterations", "4") == 0
+    assert provenance()["init"] == str(folder) and provenance()["iterations"] == 4

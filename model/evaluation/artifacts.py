@@ -62,7 +62,8 @@ def main(argv=None) -> int:
         rows.append(figure)
         print(case, " ".join(f"{k} {v:.2f}" for k, v in figure.items()))
     if rows:
-        print("median", " ".join(f"{k} {np.median([r[k] for r in rows]):.2f}" for k in rows[0]))
+        print("median", " ".join(f"{k} {np.nanmedian([r.get(k, np.nan) for r in rows]):.2f}" for k in AXES
+                                 if any(k in r for r in rows)))
     return 0
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import torch
+from monai.networks.blocks import Convolution
 from monai.networks.nets import PatchDiscriminator, UNet
 from torch import nn
 
@@ -17,7 +18,7 @@ class ResizeConvUNet(UNet):
 
     def _get_up_layer(self, in_channels: int, out_channels: int, strides, is_top: bool) -> nn.Module:
         layer = super()._get_up_layer(in_channels, out_channels, strides, is_top)
-        transposed = layer[0] if isinstance(layer, nn.Sequential) else layer
+        transposed = layer if isinstance(layer, Convolution) else layer[0]  # (Convolution, ResidualUnit) with res units
         transposed.conv = nn.Sequential(
             nn.Upsample(scale_factor=strides if isinstance(strides, (list, tuple)) else (strides,) * 3, mode="nearest"),
             nn.Conv3d(in_channels, out_channels, kernel_size=self.up_kernel_size, padding=self.up_kernel_size // 2,

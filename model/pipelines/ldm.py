@@ -127,18 +127,18 @@ class LatentDiffusionPipeline(Pipeline):
         or steps where the configured ones would overrun it (never below ``min_samples`` / ``sampler.min_steps``).
         With ``inference.tta_flips`` the samples take the mirrorings of the MR in turn (sample i the i-th
         mirroring, modulo their number; each mirrored back): test-time flips at no extra cost."""
-        flips = mirrorings(self.config.inference.tta_flips)
-        on_grid = {}  # mirroring -> (fit, MR on the grid), made when a sample first needs it
         seed = self.seed if seed is None else seed
         plan = self.plan(samples, budget, min_samples)
+        flips = mirrorings(self.config.inference.tta_flips)[:plan.samples]
+        on_grid = {}  # mirroring -> (fit, MR on the grid), before any sample is timed
+        for axes in flips:
+            fit, mr_grid = self.mr_on_grid(mirrored(case, axes))
+            on_grid[axes] = fit, torch.from_numpy(mr_grid)[None, None]
         out = []
         clock = synchronized_clock(self.device)
         while len(out) < plan.samples:
             start = clock()
             axes = flips[len(out) % len(flips)]
-            if axes not in on_grid:
-                fit, mr_grid = self.mr_on_grid(mirrored(case, axes))
-                on_grid[axes] = fit, torch.from_numpy(mr_grid)[None, None]
             fit, mr = on_grid[axes]
             out.append(unmirror(self.sample_hu(mr, fit, seed + len(out), plan), axes))
             plan.after_sample(len(out), clock() - start)
@@ -152,6 +152,7 @@ class LatentDiffusionPipeline(Pipeline):
         return volumes[0] if len(volumes) == 1 else np.mean(volumes, axis=0, dtype=np.float32)
 
     def predict_with_uncertainty(self, case, samples: int, budget: TimeBudget | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Mean HU and the per-voxel standard deviation over ``samples`` seeds (a budget keeps at least 2)."""
+        """Mean HU and the per-voxel standard deviation over ``samples`` seeds (a budget keeps at least 2); with
+        ``inference.tta_flips`` over the mirrorings the samples take in turn as well (:meth:`predict_samples`)."""
         volumes = np.stack(self.predict_samples(case, samples, budget=budget, min_samples=2))
         return volumes.mean(0, dtype=np.float32), volumes.std(0, dtype=np.float32)

@@ -46,12 +46,12 @@ class Pix2PixPipeline(Pipeline):
         load_weights(generator, folder / config.weights["generator"])
         return cls(generator, config, device)
 
-    def predict_unit(self, mr_unit: np.ndarray, budget: TimeBudget | None = None) -> np.ndarray:
+    def predict_unit(self, mr_unit: np.ndarray, budget: TimeBudget | None = None, passes: int = 1) -> np.ndarray:
         """Normalised MR -> CT in [-1, 1], whole volume (a non-finite output is run again in float32, once).
-        With a ``budget`` the log says, from the first window batch, whether the volume fits it."""
+        With a ``budget`` the log says, from the first window batch, whether ``passes`` such volumes fit it."""
         return with_float32_retry(
             lambda precision: predict_volume(self.generator, mr_unit, self.config.inference, self.device,
-                                             precision=precision, budget=budget),
+                                             precision=precision, budget=budget, passes=passes),
             self.precision, "Pix2Pix windows")
 
     def predict(self, case, budget: TimeBudget | None = None) -> np.ndarray:
@@ -64,8 +64,8 @@ class Pix2PixPipeline(Pipeline):
         if spacing is not None:
             mr_unit = spacing.to_model(mr_unit)
         flips = mirrorings(self.config.inference.tta_flips)
-        unit = self.predict_unit(mr_unit, budget)
-        for axes in flips[1:]:  # the budget's estimate is the first pass's
+        unit = self.predict_unit(mr_unit, budget, passes=len(flips))  # the budget's estimate covers every pass
+        for axes in flips[1:]:
             unit += unmirror(self.predict_unit(unmirror(mr_unit, axes)), axes)
         if len(flips) > 1:
             unit /= len(flips)

@@ -114,13 +114,14 @@ def run_windows(net: nn.Module, attempt: Callable[[int, torch.device], T], batch
 
 def predict_volume(net: nn.Module, volume: np.ndarray, config: SlidingWindow, device: torch.device,
                    background: float = -1.0, precision: InferencePrecision | None = None,
-                   budget: TimeBudget | None = None) -> np.ndarray:
+                   budget: TimeBudget | None = None, passes: int = 1) -> np.ndarray:
     """Run ``net`` over a (z, y, x) float32 volume; returns the blended (z, y, x) output on the CPU.
 
     ``config`` is the model's ``inference`` section (:class:`model.config.SlidingWindow`): ``roi_size`` (z, y, x),
     ``overlap``, ``sw_batch_size`` and, for CUDA, ``gpu_memory_budget_gb`` and ``max_sw_batch_size``. A non-finite
     output raises :class:`NonFiniteOutput` (the pipeline may retry in float32). With a ``budget``, the first
-    window batch is timed and the log says whether the whole volume fits it (model.budget).
+    window batch is timed and the log says whether the whole volume fits it (model.budget), ``passes`` times over
+    (test-time flips run the volume once per mirroring).
     """
     roi_size = config.roi_size
     if precision is None:
@@ -129,7 +130,7 @@ def predict_volume(net: nn.Module, volume: np.ndarray, config: SlidingWindow, de
     net.to(device)
     batch, stitch = window_plan(net, roi_size, device, precision, config, int(np.prod(volume.shape)))
     overlap = config.overlap
-    pace = WindowPace(budget, window_count(volume.shape, roi_size, overlap), synchronized_clock(device))
+    pace = WindowPace(budget, window_count(volume.shape, roi_size, overlap) * passes, synchronized_clock(device))
 
     def attempt(batch: int, on: torch.device) -> torch.Tensor:
         def predictor(window: torch.Tensor) -> torch.Tensor:

@@ -2,8 +2,8 @@
 
 Two resizers, shared by the brain's head grid (model.preprocessing.headgrid) and the
 pelvis generator's spacing: trilinear onto a model's grid (for a factor of two, the
-mean of 2 x 2 x 2 voxels), cubic convolution back onto the MR's own voxels (it keeps
-thin bone sharper than trilinear). Both map the volume's extent onto the new one
+mean of 2 x 2 x 2 voxels; the pelvis smooths first where it shrinks), cubic
+convolution back onto the MR's own voxels (it keeps thin bone sharper than trilinear). Both map the volume's extent onto the new one
 (``align_corners=False``): voxel centres sit where the geometry says, and a volume
 resized to another shape and back has its original shape - so an sCT taken back
 lands exactly on its MR's grid, whose header the container copies.
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy import ndimage
 
 SAME_SPACING_TOLERANCE = 0.01  # relative, per axis
 
@@ -54,6 +55,12 @@ class SpacingPlan:
     model_shape: tuple[int, int, int]
 
     def to_model(self, volume: np.ndarray) -> np.ndarray:
+        """Trilinear; along an axis shrunk by a factor f > 1, Gaussian-smoothed first (sigma (f - 1) / 2 voxels,
+        scikit-image's anti-aliasing rule), since trilinear weights only the two nearest voxels."""
+        factors = [n / m for n, m in zip(self.shape, self.model_shape)]
+        sigma = [max(0.0, (f - 1) / 2) for f in factors]
+        if any(sigma):
+            volume = ndimage.gaussian_filter(np.asarray(volume, dtype=np.float32), sigma, mode="nearest")
         return resize_linear(volume, self.model_shape)
 
     def from_model(self, volume: np.ndarray) -> np.ndarray:

@@ -193,8 +193,9 @@ class Harness:
         self.task = self.task_class(self.spec, self.dist.device, **kwargs)
         if self.init is not None and not self.resume:  # a resumed run's checkpoint holds the weights
             for name, (copied, total) in warm_start(self.task.nets, self.init).items():
-                if self.dist.main:
-                    log.info("--init %s: %s starts from %d of its %d tensors there", self.init, name, copied, total)
+                if self.dist.main:  # a warning where some tensors start fresh (another layer, or other names)
+                    log.log(logging.INFO if copied == total else logging.WARNING,
+                            "--init %s: %s starts from %d of its %d tensors there", self.init, name, copied, total)
         configure_training(self.dist.device)
         if self.dist.main:
             report(self.dist.device, f"{section_name(self.task_class)}.amp {self.training.amp or 'float32'}"
@@ -219,6 +220,7 @@ class Harness:
             "best": self.best,
             "commands": self.commands,
             "task_state": self.task.extra_state(),
+            "init": str(self.init) if self.init else None,
         }
 
     def _rng_path(self) -> Path:
@@ -236,6 +238,10 @@ class Harness:
         if state["task"] != self.task.name:
             raise InputError(path, f"a {state['task']} checkpoint, not {self.task.name}")
         self._check_same_config(state["config"], path)
+        started_from = state.get("init")
+        if self.init is not None and str(self.init) != started_from:
+            raise InputError(path, f"this run started from --init {started_from}, not {self.init}")
+        self.init = Path(started_from) if started_from else None  # kept in the provenance
         for key, net in self.task.nets.items():
             net.load_state_dict(state["nets"][key])
         for key, opt in self.task.optimizers.items():
