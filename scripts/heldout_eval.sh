@@ -19,13 +19,13 @@ rm -rf "$work"
 python -m model.phantom --region "$region" --cases "$cases" --seed "$seed" --out "$work/cases" --layout container \
     --acquisition "${ACQUISITION:-default}"
 mkdir -p "$work/input/images/mri" "$work/input/images/body" "$work/input/ground-truth"
-for case in "$work"/cases/*/; do
-    echo "case $(basename "$case"): $(ls "$case"images/mri/)"
-    cp "$case"images/mri/*.mha "$work/input/images/mri/"
-    cp "$case"images/body/*.mha "$work/input/images/body/"
-    cp "$case"ground-truth/*.mha "$work/input/ground-truth/"
-    uuid=$(basename "$case"ground-truth/*.mha .mha)
-    mkdir -p "$work/input/structures/$uuid" && cp "$case"structures/*.mha "$work/input/structures/$uuid/"
+for case in "$work"/cases/*/; do  # the files named by case id (1PX1000.mha), so every table lists cases by id
+    id=$(basename "$case")
+    echo "case $id: $(ls "$case"images/mri/)"
+    cp "$case"images/mri/*.mha "$work/input/images/mri/$id.mha"
+    cp "$case"images/body/*.mha "$work/input/images/body/$id.mha"
+    cp "$case"ground-truth/*.mha "$work/input/ground-truth/$id.mha"
+    mkdir -p "$work/input/structures/$id" && cp "$case"structures/*.mha "$work/input/structures/$id/"
     cp "$case"region.json "$work/input/region.json"
 done
 python process.py --input "$work/input" --output "$work/output" --weights "$weights" --device cpu

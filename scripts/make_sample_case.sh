@@ -18,6 +18,7 @@ python -m model.phantom --region "$region" --cases 1 --seed "$seed" --out "$tmp/
 rm -rf "$case_dir"
 mkdir -p "$(dirname "$case_dir")"
 mv "$tmp/cases/$prefix$(printf %04d "$seed")" "$case_dir"
+rm -rf "$case_dir/structures"  # the planning structures (for model.dose) are not part of a sample case
 python process.py --input "$case_dir" --output "$tmp/output" --weights weights --device cpu
 cp "$tmp/output/results.json" "$case_dir/expected_output.json"
 mkdir -p "$case_dir/expected"
