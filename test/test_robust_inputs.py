@@ -4,11 +4,9 @@ networks, real files)."""
 from __future__ import annotations
 
 import copy
-import json
 
 import numpy as np
 import pytest
-import SimpleITK as sitk
 import torch
 from brain_fixtures import tiny_brain_config, write_brain_folder
 from conftest import TINY_CONFIG, make_image, typed, write_model_folder

@@ -12,7 +12,8 @@ training cases (``case_fit``) and what it derives from them once (``prepare``),
 its own sampler of training batches, state to keep in the checkpoint, and
 settings to add to the exported config. Staged tasks (the brain's autoencoder -> diffusion -> ControlNet) read
 ``training.<task name>`` of a shared config and start from the previous stage's
-exported model folder (``previous``).
+exported model folder (``previous``). Any task can start its networks from a model folder's weights
+(``init``, ``--init``: fine-tuning; every tensor whose name and shape fit, model.weights.warm_start).
 
 Output folder::
 
