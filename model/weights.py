@@ -139,6 +139,8 @@ def warm_start(nets: dict[str, torch.nn.Module], folder: Path) -> dict[str, tupl
     whose name and shape match is copied, the rest keep their fresh values (a network the folder lacks, or a
     layer built otherwise). Returns name -> (tensors copied, tensors in the network) for the networks the folder
     has; a folder that gives nothing is refused."""
+    from monai.networks.utils import copy_model_state  # training only: the container never warm-starts
+
     folder = Path(folder)
     config = read_config(folder)
     table = config.get("weights") or {}
@@ -148,11 +150,8 @@ def warm_start(nets: dict[str, torch.nn.Module], folder: Path) -> dict[str, tupl
     verify_manifest(folder, required=(CONFIG, *found.values()))
     copied = {}
     for name, file in found.items():
-        state = read_state_dict(folder / file)
-        own = nets[name].state_dict()
-        match = {k: v for k, v in state.items() if k in own and tuple(v.shape) == tuple(own[k].shape)}
-        nets[name].load_state_dict(match, strict=False)
-        copied[name] = (len(match), len(own))
+        _, updated, _ = copy_model_state(nets[name], read_state_dict(folder / file))  # names and shapes that fit
+        copied[name] = (len(updated), len(nets[name].state_dict()))
     if not any(n for n, _ in copied.values()):
         raise WeightsError(folder / CONFIG, "no tensor fits these networks: is it a model of the same family?")
     return copied

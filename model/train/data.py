@@ -69,15 +69,21 @@ def find_cases(data_dir: Path) -> dict[str, dict[str, Path]]:
     return cases
 
 
+def patch_centres(where: np.ndarray, seed: int = 0) -> np.ndarray:
+    """The voxels of ``where`` patches are centred on: at most :data:`MAX_CENTRES` of them, drawn with ``seed``."""
+    centres = np.argwhere(where)
+    if len(centres) > MAX_CENTRES:
+        centres = centres[np.random.default_rng(seed).choice(len(centres), MAX_CENTRES, replace=False)]
+    return centres
+
+
 def load_training_case(case_id: str, paths: dict[str, Path], percentiles: tuple[float, float], seed: int = 0) -> TrainingCase:
     from model.imageio import check_finite, read_on_grid, to_array
 
     inputs = read_case(CasePaths(paths["mr"], paths["mask"]))  # the container's own reader and checks
     ct = to_array(read_on_grid(paths["ct"], inputs.mr_image))
     check_finite(ct, paths["ct"])
-    centres = np.argwhere(inputs.body)
-    if len(centres) > MAX_CENTRES:
-        centres = centres[np.random.default_rng(seed).choice(len(centres), MAX_CENTRES, replace=False)]
+    centres = patch_centres(inputs.body, seed)
     return TrainingCase(
         case_id=case_id,
         inputs=inputs,

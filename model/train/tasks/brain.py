@@ -11,7 +11,7 @@ from model.config import LatentDiffusionConfig, load_config
 from model.errors import InputError, WeightsError
 from model.preprocessing.headgrid import fit_case, to_grid
 from model.train.cache import CaseFit
-from model.train.data import MAX_CENTRES, TrainingCase, UnitCase
+from model.train.data import TrainingCase, UnitCase, patch_centres
 from model.weights import CONFIG, load_weights, verify_manifest
 
 
@@ -21,9 +21,7 @@ def on_grid(case: TrainingCase, config: LatentDiffusionConfig) -> UnitCase:
     fit = fit_case(case.inputs, config)
     box = np.zeros(fit.grid, dtype=bool)
     box[fit.grid_box()] = True
-    centres = np.argwhere(box)
-    if len(centres) > MAX_CENTRES:
-        centres = centres[np.random.default_rng(0).choice(len(centres), MAX_CENTRES, replace=False)]
+    centres = patch_centres(box)
     # only the grid's volumes: the whole case (MR image, HU, the original-resolution arrays) is let go
     return UnitCase(case.case_id, to_grid(case.mr_unit, fit, -1.0), to_grid(case.ct_unit, fit, -1.0), centres)
 

@@ -15,7 +15,7 @@ from model.networks.pix2pix import build_discriminator, build_generator
 from model.pipelines.pix2pix import Pix2PixPipeline
 from model.preprocessing.resample import plan_spacing
 from model.train.cache import CaseFit
-from model.train.data import MAX_CENTRES, TrainingCase, UnitCase
+from model.train.data import TrainingCase, UnitCase, patch_centres
 from model.train.tasks import TrainingTask
 from model.weights import save_networks
 
@@ -28,9 +28,7 @@ def at_spacing(case: TrainingCase, spacing_mm) -> UnitCase:
     plan = plan_spacing(case.mr_unit.shape, case.inputs.mr_image.GetSpacing(), spacing_mm)
     if plan is None:
         return UnitCase(case.case_id, case.mr_unit, case.ct_unit, case.centres)
-    centres = np.argwhere(plan.body_to_model(case.inputs.body))
-    if len(centres) > MAX_CENTRES:
-        centres = centres[np.random.default_rng(0).choice(len(centres), MAX_CENTRES, replace=False)]
+    centres = patch_centres(plan.body_to_model(case.inputs.body))
     return UnitCase(case.case_id, plan.to_model(case.mr_unit), plan.to_model(case.ct_unit), centres)
 
 
