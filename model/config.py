@@ -95,6 +95,56 @@ class MRAugmentation:
 
 
 @dataclass(frozen=True)
+class MRFamilies:
+    """How often each MR look is drawn (weights, normalised over the families; 0 leaves one out): see
+    model.synth.contrast."""
+
+    t1: float = setting(0.3, minimum=0)
+    t2: float = setting(0.25, minimum=0)
+    pd: float = setting(0.1, minimum=0)
+    fat_suppressed: float = setting(0.1, minimum=0)
+    inverted: float = setting(0.05, minimum=0)
+    random: float = setting(0.2, minimum=0, note="every tissue in any order (SynthSeg)")
+
+    def __post_init__(self):
+        if not sum(dataclasses.astuple(self)) > 0:
+            raise ValueError("at least one MR family needs a weight above 0")
+
+
+@dataclass(frozen=True)
+class SynthData:
+    """The data engine (model.synth): training pairs rendered anew for every patch from label maps drawn by the
+    phantom generator with wide anatomy ranges, instead of the cases of ``--data`` (which then only validate).
+    Ranges are drawn from uniformly, per patch."""
+
+    pool_size: int = setting(16, minimum=2, note="anatomies in the pool at a time (in the case cache)")
+    refresh_every: int = setting(25, minimum=8, note="patches between one anatomy leaving the pool and a new one "
+                                                     "entering")
+    mr_families: MRFamilies = setting(MRFamilies())
+    mr_jitter: tuple[float, float] = setting((0.8, 1.25), above=0, note="factor on each tissue's nominal MR value")
+    mr_texture: tuple[float, float] = setting((0.02, 0.12), minimum=0, note="within-tissue MR spread, a fraction "
+                                                                              "of the brightest tissue")
+    mr_blur_z: tuple[float, float] = setting((0.0, 1.5), minimum=0, note="partial volume / slice thickness, voxels")
+    mr_blur_yx: tuple[float, float] = setting((0.3, 1.2), minimum=0, note="in-plane, voxels")
+    mr_gamma: tuple[float, float] = setting((0.7, 1.5), above=0)
+    mr_bias: tuple[float, float] = setting((0.0, 0.4), minimum=0, below=1, note="bias field's largest deviation")
+    mr_noise: tuple[float, float] = setting((0.005, 0.06), minimum=0, note="Rician sigma, a fraction of the "
+                                                                           "brightest tissue")
+    ct_texture: tuple[float, float] = setting((40.0, 150.0), minimum=0, note="trabecular texture in marrow, HU")
+    ct_blur_yx: tuple[float, float] = setting((0.3, 0.9), minimum=0, note="partial volume, voxels")
+    ct_noise: tuple[float, float] = setting((3.0, 20.0), minimum=0, note="HU")
+    rotation_deg: float = setting(12.0, minimum=0, maximum=45, note="in-plane; a third of it about the other axes")
+    scale: tuple[float, float] = setting((0.85, 1.15), above=0, note="per axis")
+    elastic_mm: float = setting(4.0, minimum=0, note="std of a smooth displacement field")
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, tuple) and len(value) == 2 and value[0] > value[1]:
+                raise ValueError(f"{f.name} {list(value)}: the first must not exceed the second")
+
+
+@dataclass(frozen=True)
 class Discriminator:
     """A PatchGAN (MONAI PatchDiscriminator): Pix2Pix's conditional one, the brain autoencoder's adversary."""
 
@@ -178,6 +228,8 @@ class Pix2PixTraining(Training):
     betas: tuple[float, float] = setting((0.5, 0.999), minimum=0, below=1)
     gan_loss: Literal["bce", "least_squares"] = setting("bce")
     lambda_l1: float = setting(100.0, minimum=0)
+    engine: SynthData | None = setting(None, note="train on the data engine (model.synth) instead of --data's "
+                                                  "cases, which then only validate; off by default")
 
 
 # ------------------------------------------------------------------------------------- latent diffusion (brain)

@@ -9,7 +9,9 @@
 # 3. model.evaluate on the sCTs and on the bulk-water baseline (0 HU inside the body), with the SynthRAD2023
 #    metrics and again with SynthRAD2025's (--challenge 2025: PSNR to 3071 HU, masked MS-SSIM);
 # ACQUISITION=second-centre (or second-centre-t2-urine, pelvis only) makes the cases' MR as another centre would
-# (model/tools/phantom.py, "Second-centre variant": the same anatomy, CT and mask as the default cases of those seeds).
+# (model/tools/phantom.py, "Second-centre variant": the same anatomy, CT and mask as the default cases of those seeds);
+# ANATOMY=unseen (pelvis) draws anatomy outside the data engine's training ranges (very obese, a very full bladder,
+# large gas; case ids 1PU...). Every evaluation prints a table by the CT's tissue class beside bulk water.
 # 4. with DOSE=1 (and the dose tools, requirements-dose.txt): each case's dose evaluation, photon and proton plans
 #    on the CT recalculated on the sCT and on bulk water, with the phantom's target and organs (model.evaluate --dose),
 #    into WORKDIR/dose/ (summary.md, and per case metrics.json, report.md, pictures).
@@ -17,7 +19,7 @@ set -euo pipefail
 region=${1:-pelvis}; cases=${2:-5}; seed=${3:-1000}; weights=${4:-weights}; work=${5:-runs/heldout-$region}
 rm -rf "$work"
 python -m model.phantom --region "$region" --cases "$cases" --seed "$seed" --out "$work/cases" --layout container \
-    --acquisition "${ACQUISITION:-default}"
+    --acquisition "${ACQUISITION:-default}" --anatomy "${ANATOMY:-default}"
 mkdir -p "$work/input/images/mri" "$work/input/images/body" "$work/input/ground-truth"
 for case in "$work"/cases/*/; do  # the files named by case id (1PX1000.mha), so every table lists cases by id
     id=$(basename "$case")
@@ -49,6 +51,9 @@ print(f"== mean MAE ratio model/water: {model['mae'] / water['mae']:.3f}; "
       f"PSNR {model['psnr']:.2f} vs {water['psnr']:.2f} dB; SSIM {model['ssim']:.4f} vs {water['ssim']:.4f}")
 print(f"== SynthRAD2025: PSNR {model25['psnr']:.2f} vs {water25['psnr']:.2f} dB; "
       f"MS-SSIM {model25['ms_ssim']:.4f} vs {water25['ms_ssim']:.4f}")
+tissues = json.load(open(f"{work}/model.json"))["tissues"]["mean"]
+worse = [name for name, row in tissues["classes"].items() if row["voxels"] and row["mae"] > row["water_mae"]]
+print(f"== bone Dice {tissues['bone_dice']:.3f}; worse than water in: {', '.join(worse) or 'no class'}")
 PY
 if [ "${DOSE:-0}" = 1 ]; then
     echo "== dose (photon and proton plans on the CT, recalculated on the sCT and on bulk water)"

@@ -37,7 +37,7 @@ def test_pairs_by_case_folder_and_writes_json(tmp_path, cases, capsys):
     report = tmp_path / "scores.json"
     assert evaluate_main(["--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "data"), "--mask", str(tmp_path / "data"), "--json", str(report)]) == 0
     result = json.loads(report.read_text())
-    assert set(result) == {"challenge", "cases", "mean"} and set(result["cases"]) == set(cases)
+    assert set(result) == {"challenge", "cases", "mean", "tissues"} and set(result["cases"]) == set(cases)
     assert result["challenge"] == "SynthRAD2023"
     for case, (ct, pred, mask) in cases.items():
         expected = image_metrics(ct, pred, mask)

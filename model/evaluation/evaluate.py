@@ -11,7 +11,10 @@ organs at risk come from ``--structures DIR/<case>/<name>.*`` (``target`` the ta
 risk; the phantom generator writes them), else the target is placed by model.dose's rule.
 
 SynthRAD2023: MAE, PSNR (clipped to [-1024, 3000]), SSIM. SynthRAD2025: MAE, PSNR
-(clipped to [-1024, 3071]), masked MS-SSIM (model.evaluation.metrics_2025).
+(clipped to [-1024, 3071]), masked MS-SSIM (model.evaluation.metrics_2025). Both: a table by the
+CT's tissue class (gas, low density, fat, soft tissue, spongy and cortical bone: share, MAE, bulk
+water's MAE, mean error) and bone Dice (> 300 HU), in the report and under ``tissues`` in the JSON
+(model.evaluation.tissue).
 
 Files are paired by case: either the same file name (``<name>.mha`` in each
 folder, as the container writes them) or the same case folder (``<case>/ct.nii.gz``
@@ -28,6 +31,7 @@ import numpy as np
 from model.cli import exit_code
 from model.errors import InputError
 from model.evaluation.metrics import CHALLENGES, image_metrics, water_baseline
+from model.evaluation.tissue import format_tissue_table, mean_table, tissue_table
 from model.imageio import check_mask, image_stem, is_image_file, read_image, read_on_grid, to_array
 
 # Column headings and formats of the table, by metric.
@@ -74,19 +78,26 @@ def pair_evaluation_files(pred_dir: Path | None, gt_dir: Path, mask_dir: Path) -
     return {case: (preds[case], gts[case], masks[case]) for case in sorted(preds)}
 
 
-def score_case(pred_path: Path | None, gt_path: Path, mask_path: Path, challenge: str = "2023") -> dict[str, float]:
-    """The challenge's three metrics for one case; ``pred_path`` None scores the water baseline."""
+def score_case(pred_path: Path | None, gt_path: Path, mask_path: Path, challenge: str = "2023") -> tuple[dict, dict]:
+    """The challenge's three metrics for one case and its table by tissue (model.evaluation.tissue); ``pred_path``
+    None scores the water baseline."""
     gt_image = read_image(gt_path)
     mask = to_array(read_on_grid(mask_path, gt_image, "CT"))
     check_mask(mask, mask_path)
     pred = water_baseline(mask) if pred_path is None else to_array(read_on_grid(pred_path, gt_image, "CT"))
-    return image_metrics(to_array(gt_image), pred, mask, challenge)
+    gt = to_array(gt_image)
+    return image_metrics(gt, pred, mask, challenge), tissue_table(gt, pred, mask)
 
 
 def evaluate(pred_dir: Path | None, gt_dir: Path, mask_dir: Path, challenge: str = "2023") -> dict:
-    cases = {case: score_case(*paths, challenge) for case, paths in pair_evaluation_files(pred_dir, gt_dir, mask_dir).items()}
+    """``cases`` and their ``mean`` (the challenge's metrics), and ``tissues``: each case's table by tissue class
+    and the table over all cases (``tissues.mean``, pooled by voxel)."""
+    scored = {case: score_case(*paths, challenge) for case, paths in pair_evaluation_files(pred_dir, gt_dir, mask_dir).items()}
+    cases = {case: metrics for case, (metrics, _) in scored.items()}
+    tissues = {case: table for case, (_, table) in scored.items()}
     mean = {k: float(np.mean([c[k] for c in cases.values()])) for k in CHALLENGES[challenge]}
-    return {"challenge": f"SynthRAD{challenge}", "cases": cases, "mean": mean}
+    return {"challenge": f"SynthRAD{challenge}", "cases": cases, "mean": mean,
+            "tissues": {"cases": tissues, "mean": mean_table(list(tissues.values()))}}
 
 
 def format_table(result: dict) -> str:
@@ -124,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
             raise InputError(args.dose, "--dose evaluates sCTs: give --pred (the bulk water is scored beside them anyway)")
         result = evaluate(args.pred, args.gt, args.mask, args.challenge)
         print(format_table(result))
+        print(f"\nby the CT's tissue class, over {len(result['cases'])} case(s) (voxels pooled):")
+        print(format_tissue_table(result["tissues"]["mean"]))
         if args.json:
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps(result, indent=2) + "\n")

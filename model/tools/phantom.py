@@ -54,7 +54,7 @@ Command line::
 
     python -m model.phantom --region pelvis --cases 4 --seed 0 --out DIR \
         [--layout dataset|container] [--format nii.gz|mha] \
-        [--acquisition default|second-centre|second-centre-t2-urine]
+        [--acquisition default|second-centre|second-centre-t2-urine] [--anatomy default|unseen]
 """
 
 from __future__ import annotations
@@ -178,6 +178,51 @@ ACQUISITIONS = tuple(MR_ACQUISITIONS)
 VARIANT_STREAM = 2
 
 
+@dataclass(frozen=True)
+class PelvisAnatomy:
+    """The ranges a pelvis's anatomy is drawn from (uniformly; integers for counts). :data:`DEFAULT_PELVIS` is the
+    generator's own (its draws, in order, exactly as they always were: a degenerate range, lo == hi, draws
+    nothing); the data engine (model.synth) trains on the wide :data:`ENGINE_PELVIS`, and the unseen-anatomy
+    held-out set (:data:`UNSEEN_PELVIS`, case ids ``1PU...``) lies outside it."""
+
+    name: str
+    semi_x: tuple[float, float] = (150.0, 190.0)  # body half-width, mm, before any extra fat
+    semi_y: tuple[float, float] = (100.0, 125.0)
+    fat_mm: tuple[float, float] = (10.0, 30.0)  # subcutaneous fat
+    extra_fat_mm: tuple[float, float] = (0.0, 0.0)  # obesity: added to the fat and to the body outline
+    fov_x: tuple[int, int] = (330, 420)  # field of view, voxels (the body may be cut at its edges)
+    fov_y: tuple[int, int] = (230, 290)
+    head_r: tuple[float, float] = (22.0, 27.0)  # femoral head radius, mm
+    sacrum_half_width: tuple[float, float] = (45.0, 55.0)
+    bowel_loops: tuple[int, int] = (6, 14)  # [lo, hi)
+    loop_radius: tuple[float, float] = (10.0, 22.0)
+    loop_gas_p: float = 0.6  # each loop's chance of gas (the first two always have some)
+    gas_level: tuple[float, float] = (0.4, 0.7)  # gas-fluid level, fraction of the loop's AP extent
+    rectum_r: tuple[float, float] = (10.0, 16.0)
+    rectum_gas_p: float = 0.6
+    bladder_radii: tuple[tuple[float, float], ...] = ((30.0, 55.0), (25.0, 40.0), (20.0, 40.0))
+
+
+DEFAULT_PELVIS = PelvisAnatomy("default")
+ENGINE_PELVIS = PelvisAnatomy(
+    "engine", semi_x=(140.0, 195.0), semi_y=(95.0, 130.0), fat_mm=(4.0, 35.0), extra_fat_mm=(0.0, 45.0),
+    fov_x=(330, 480), fov_y=(230, 340), head_r=(20.0, 29.0), sacrum_half_width=(40.0, 60.0), bowel_loops=(3, 18),
+    loop_radius=(8.0, 26.0), loop_gas_p=0.5, gas_level=(0.1, 0.9), rectum_r=(8.0, 22.0), rectum_gas_p=0.5,
+    bladder_radii=((20.0, 65.0), (15.0, 55.0), (12.0, 50.0)),
+)
+#: Outside the engine's ranges: very obese, a very full bladder, large gas in wide bowel loops and rectum.
+UNSEEN_PELVIS = PelvisAnatomy(
+    "unseen", semi_x=(150.0, 190.0), semi_y=(100.0, 125.0), fat_mm=(30.0, 40.0), extra_fat_mm=(50.0, 65.0),
+    fov_x=(420, 520), fov_y=(300, 380), bowel_loops=(8, 14), loop_radius=(26.0, 32.0), loop_gas_p=0.9,
+    gas_level=(0.9, 0.97), rectum_r=(22.0, 26.0), rectum_gas_p=1.0,
+    bladder_radii=((66.0, 75.0), (56.0, 62.0), (51.0, 56.0)),
+)
+PELVIS_ANATOMIES = {a.name: a for a in (DEFAULT_PELVIS, ENGINE_PELVIS, UNSEEN_PELVIS)}
+ANATOMIES = ("default", "unseen")  # what make_case and the command offer (the engine's is for training only)
+#: The unseen-anatomy held-out cases' anatomy is drawn from ``default_rng([seed, UNSEEN_STREAM])``.
+UNSEEN_STREAM = 3
+
+
 # --------------------------------------------------------------------------- #
 # Case container and public API
 # --------------------------------------------------------------------------- #
@@ -200,11 +245,13 @@ class PhantomCase:
     acquisition: str = "default"  # name of the MR acquisition, one of ACQUISITIONS
 
 
-def case_id_for(region: str, seed: int, acquisition: str = "default") -> str:
+def case_id_for(region: str, seed: int, acquisition: str = "default", anatomy: str = "default") -> str:
     """SynthRAD-like case id, e.g. ``1PX0007``: the third letter is the phantom "centre", X for the default
-    acquisition, Y for the second centre (``1PY0007``), Z for the second centre with T2-bright urine."""
+    acquisition, Y for the second centre (``1PY0007``), Z for the second centre with T2-bright urine, U for the
+    unseen anatomy (``1PU0007``)."""
     prefix = CASE_PREFIX[_canonical_region(region)]
-    return f"{prefix[:-1]}{_acquisition(acquisition).centre}{seed:04d}"
+    centre = "U" if anatomy == "unseen" else _acquisition(acquisition).centre
+    return f"{prefix[:-1]}{centre}{seed:04d}"
 
 
 # ``--synthrad-size``: the pelvis on a finer grid, the same anatomy in mm, so that the largest field of view
@@ -213,18 +260,26 @@ def case_id_for(region: str, seed: int, acquisition: str = "default") -> str:
 SYNTHRAD_SCALE = (586 / 420, 586 / 420, 153 / 64)  # (x, y, z) voxels per phantom voxel
 
 
-def make_case(region: str, seed: int, synthrad_size: bool = False, acquisition: str = "default") -> PhantomCase:
+def make_case(region: str, seed: int, synthrad_size: bool = False, acquisition: str = "default",
+              anatomy: str = "default") -> PhantomCase:
     """Generate the phantom case of ``region`` ("pelvis"/"brain") for ``seed``; ``synthrad_size``: a pelvis on
     the finer grid of :data:`SYNTHRAD_SCALE` (the same random draws, so the same anatomy); ``acquisition``: one
     of :data:`ACQUISITIONS`, a variant replacing the default MR by one rendered from
-    ``default_rng([seed, VARIANT_STREAM])`` (everything else is the default case's)."""
+    ``default_rng([seed, VARIANT_STREAM])`` (everything else is the default case's); ``anatomy="unseen"`` (pelvis
+    only): the whole case drawn from ``default_rng([seed, UNSEEN_STREAM])`` with :data:`UNSEEN_PELVIS`'s anatomy,
+    outside what the data engine trains on."""
     region = _canonical_region(region)
     settings = _acquisition(acquisition)
     if region not in settings.regions:
         raise ValueError(f"acquisition {acquisition!r} is for {' and '.join(settings.regions)}, not {region}")
-    rng = np.random.default_rng(seed)
+    if anatomy not in ANATOMIES:
+        raise ValueError(f"unknown anatomy {anatomy!r}, expected one of {', '.join(ANATOMIES)}")
+    if anatomy != "default" and (region != "Pelvis" or settings is not DEFAULT_ACQUISITION):
+        raise ValueError(f"anatomy {anatomy!r} is for the pelvis with the default acquisition")
+    rng = np.random.default_rng(seed if anatomy == "default" else [seed, UNSEEN_STREAM])
     if region == "Pelvis":
-        labels, spacing, structures = _pelvis_labels(rng, SYNTHRAD_SCALE if synthrad_size else (1.0, 1.0, 1.0))
+        labels, spacing, structures = _pelvis_labels(rng, SYNTHRAD_SCALE if synthrad_size else (1.0, 1.0, 1.0),
+                                                     PELVIS_ANATOMIES[anatomy])
     else:
         labels, spacing = _brain_labels(rng)
         structures = _brain_structures(labels, spacing)
@@ -238,7 +293,7 @@ def make_case(region: str, seed: int, synthrad_size: bool = False, acquisition: 
     images = [_to_image(a, spacing, origin, direction) for a in (mr, ct, mask)]
     structures = {name: _to_image(m.astype(np.uint8), spacing, origin, direction) for name, m in structures.items()}
     return PhantomCase(
-        case_id=case_id_for(region, seed, acquisition),
+        case_id=case_id_for(region, seed, acquisition, anatomy),
         region=region,
         mr=images[0],
         ct=images[1],
@@ -303,15 +358,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--acquisition", choices=ACQUISITIONS, default="default",
                         help="MR acquisition: the training data's (default) or a second centre's (case ids 1PY..., "
                              "with T2-bright urine 1PZ..., pelvis only); CT, mask and anatomy are the default's")
+    parser.add_argument("--anatomy", choices=ANATOMIES, default="default",
+                        help="pelvis only: 'unseen' draws anatomy outside the data engine's training ranges (very "
+                             "obese, a very full bladder, large gas; case ids 1PU...), a held-out set")
     args = parser.parse_args(argv)
     region = _canonical_region(args.region)
     if args.synthrad_size and region != "Pelvis":
         parser.error("--synthrad-size is for the pelvis")
     if region not in MR_ACQUISITIONS[args.acquisition].regions:
         parser.error(f"--acquisition {args.acquisition} is for the pelvis")
+    if args.anatomy != "default" and (region != "Pelvis" or args.acquisition != "default"):
+        parser.error("--anatomy unseen is for the pelvis with the default acquisition")
     for i in range(args.cases):
         case = make_case(args.region, args.seed + i, synthrad_size=args.synthrad_size,
-                         acquisition=args.acquisition)
+                         acquisition=args.acquisition, anatomy=args.anatomy)
         case_dir = write_case(case, args.out, layout=args.layout, fmt=args.format)
         print(f"{case.case_id} {case.region} size={case.ct.GetSize()} -> {case_dir}")
 
@@ -607,38 +667,43 @@ class Sacrum:
         return np.minimum(np.minimum(body, -canal), np.minimum(z - z0, z1 - z))
 
 
-def _pelvis_labels(rng, scale=(1.0, 1.0, 1.0)) -> tuple[np.ndarray, tuple[float, float, float], dict[str, np.ndarray]]:
-    """Draw a pelvis field of view, its tissue label map and its planning structures; ``scale``: voxels per
-    default voxel along (x, y, z) (the field of view in mm stays the one drawn)."""
+def _pelvis_labels(rng, scale=(1.0, 1.0, 1.0), anatomy: PelvisAnatomy = DEFAULT_PELVIS
+                   ) -> tuple[np.ndarray, tuple[float, float, float], dict[str, np.ndarray]]:
+    """Draw a pelvis field of view, its tissue label map and its planning structures from ``anatomy``'s ranges;
+    ``scale``: voxels per default voxel along (x, y, z) (the field of view in mm stays the one drawn)."""
+    a = anatomy
     nz = int(rng.integers(40, 65))
-    semi_y = rng.uniform(100, 125)
+    semi_y = rng.uniform(*a.semi_y)
     body = PelvisBody(
-        semi_x=rng.uniform(150, 190),
+        semi_x=rng.uniform(*a.semi_x),
         semi_y=semi_y,
         harmonics=rng.uniform(-0.008, 0.008, size=(3, 2)),
         z_slope=tuple(rng.uniform(-0.1, 0.1, size=2)),
         height=nz * PELVIS_SPACING[2],
         back_y=semi_y * rng.uniform(0.85, 0.95),
     )
-    ext_x, ext_y = body.extent()
-    nx = int(np.clip(round(2 * ext_x + rng.uniform(16, 40)), 330, 420))
-    ny = int(np.clip(round(ext_y + body.back_y + rng.uniform(16, 40)), 230, 290))
+    # obesity: the outline grows by the extra fat, the skeleton and viscera are placed in the lean body
+    extra = _draw(rng, a.extra_fat_mm)
+    outline = replace(body, semi_x=body.semi_x + extra, semi_y=body.semi_y + extra, back_y=body.back_y + extra)
+    ext_x, ext_y = outline.extent()
+    nx = int(np.clip(round(2 * ext_x + rng.uniform(16, 40)), *a.fov_x))
+    ny = int(np.clip(round(ext_y + outline.back_y + rng.uniform(16, 40)), *a.fov_y))
     # shift so that the FOV is centred on the body's AP extent, plus a small offset
-    shift = (rng.uniform(-5, 5), (body.back_y - ext_y) / 2 + rng.uniform(-5, 5), 0.0)
+    shift = (rng.uniform(-5, 5), (outline.back_y - ext_y) / 2 + rng.uniform(-5, 5), 0.0)
     spacing = tuple(s / f for s, f in zip(PELVIS_SPACING, scale))
     grid = Grid.centred(tuple(round(n * f) for n, f in zip((nx, ny, nz), scale)), spacing, shift)
 
     x, y, z = grid.full()
-    depth = body.depth(x, y, z).astype(np.float32)
+    depth = outline.depth(x, y, z).astype(np.float32)
     skin = rng.uniform(1.5, 2.5)
-    fat_thickness = rng.uniform(10, 30) * (1 + 0.3 * np.cos(
-        np.arctan2(y, x) - rng.uniform(-np.pi, np.pi)))
+    fat_thickness = rng.uniform(*a.fat_mm) * (1 + 0.3 * np.cos(
+        np.arctan2(y, x) - rng.uniform(-np.pi, np.pi))) + extra
     labels = np.where(depth > 0, Tissue.SOFT, Tissue.AIR).astype(np.uint8)
     labels[(depth > skin) & (depth <= fat_thickness)] = Tissue.FAT
     inner = depth > fat_thickness + 3
 
-    bones = _pelvis_bones(body, fat_thickness.mean(), rng)
-    bladder, rectum = _pelvis_viscera(labels, grid, body, bones, inner, rng)
+    bones = _pelvis_bones(body, fat_thickness.mean() - extra, rng, a)
+    bladder, rectum = _pelvis_viscera(labels, grid, body, bones, inner, rng, a)
     bone_depth = np.full(grid.shape, -1e3, np.float32)
     for shape in bones.solids:
         _accumulate_union(bone_depth, grid, shape)
@@ -675,13 +740,13 @@ class PelvisBones:
     sacrum: Sacrum
 
 
-def _pelvis_bones(body: PelvisBody, fat: float, rng) -> PelvisBones:
+def _pelvis_bones(body: PelvisBody, fat: float, rng, anatomy: PelvisAnatomy = DEFAULT_PELVIS) -> PelvisBones:
     """Femora, acetabula, ilia, pubic and ischial rami and sacrum (both sides)."""
     a, b = body.semi_x, body.semi_y
     head_x = float(np.clip(a * rng.uniform(0.52, 0.6), 85, 100))
     head_y = b * rng.uniform(-0.15, 0.0)
     head_z = rng.uniform(35, 50)
-    head_r = rng.uniform(22, 27)
+    head_r = rng.uniform(*anatomy.head_r)
     ramus_r = rng.uniform(8, 10)
     symphysis = (ramus_r + rng.uniform(1.5, 3), -(b - fat - rng.uniform(20, 30)),
                  head_z - rng.uniform(5, 15))
@@ -724,7 +789,7 @@ def _pelvis_bones(body: PelvisBody, fat: float, rng) -> PelvisBones:
         ]
     sacrum = Sacrum(
         y_centre=wing_cy + 0.9 * wing_b,
-        half_width=rng.uniform(45, 55),
+        half_width=rng.uniform(*anatomy.sacrum_half_width),
         half_depth=rng.uniform(12, 18),
         z_range=(head_z - rng.uniform(10, 20), wing_z[1] + 20),
         curve=rng.uniform(10, 20),
@@ -733,7 +798,7 @@ def _pelvis_bones(body: PelvisBody, fat: float, rng) -> PelvisBones:
     return PelvisBones(solids, head_z, symphysis, sacrum)
 
 
-def _pelvis_viscera(labels, grid, body, bones, inner, rng) -> None:
+def _pelvis_viscera(labels, grid, body, bones, inner, rng, anatomy: PelvisAnatomy = DEFAULT_PELVIS) -> None:
     """Paint pelvic-cavity fat, psoas muscles, bowel loops with gas, rectum and bladder; returns the bladder and
     the rectum solids."""
     a, b = body.semi_x, body.semi_y
@@ -750,18 +815,18 @@ def _pelvis_viscera(labels, grid, body, bones, inner, rng) -> None:
                         rng.uniform(15, 22))
         _paint(labels, grid, psoas, Tissue.SOFT, where=inner)
 
-    n_loops = int(rng.integers(6, 14))
+    n_loops = int(rng.integers(*anatomy.bowel_loops))
     for i in range(n_loops):
         loop = Ellipsoid(
             (a * rng.uniform(-0.35, 0.35), b * rng.uniform(-0.55, 0.1),
              rng.uniform(head_z + 25, body.height + 10)),
-            tuple(rng.uniform(10, 22, size=3)),
+            tuple(rng.uniform(*anatomy.loop_radius, size=3)),
         )
-        has_gas = rng.random() < 0.6 or i < 2  # at least two loops hold gas
-        _paint_bowel(labels, grid, loop, has_gas, rng, inner)
+        has_gas = rng.random() < anatomy.loop_gas_p or i < 2  # at least two loops hold gas
+        _paint_bowel(labels, grid, loop, has_gas, rng, inner, anatomy.gas_level)
 
     tip_z = sacrum.z_range[0]
-    rectum_r = rng.uniform(10, 16)
+    rectum_r = rng.uniform(*anatomy.rectum_r)
     rectum = Capsule(
         (0.0, sacrum.y_centre - sacrum.curve - 0.6 * sacrum.half_depth - rectum_r - 6, tip_z - 20),
         (rng.uniform(-10, 10), sacrum.y_centre - sacrum.half_depth - rectum_r - 8, head_z + 50),
@@ -769,18 +834,18 @@ def _pelvis_viscera(labels, grid, body, bones, inner, rng) -> None:
     )
     _paint(labels, grid, Capsule(rectum.a, rectum.b, rectum_r + rng.uniform(8, 15)),
            Tissue.FAT, where=inner)
-    _paint_bowel(labels, grid, rectum, rng.random() < 0.6, rng, inner)
+    _paint_bowel(labels, grid, rectum, rng.random() < anatomy.rectum_gas_p, rng, inner, anatomy.gas_level)
 
     bladder = Ellipsoid(
         (0.0, symphysis[1] + rng.uniform(35, 45), head_z + rng.uniform(0, 20)),
-        (rng.uniform(30, 55), rng.uniform(25, 40), rng.uniform(20, 40)),
+        tuple(rng.uniform(*r) for r in anatomy.bladder_radii),
     )
     _paint(labels, grid, bladder, Tissue.SOFT, where=inner)
     _paint(labels, grid, bladder, Tissue.URINE, margin=2.0, where=inner)
     return bladder, rectum
 
 
-def _paint_bowel(labels, grid, loop, has_gas, rng, where) -> None:
+def _paint_bowel(labels, grid, loop, has_gas, rng, where, gas_level=(0.4, 0.7)) -> None:
     """A bowel segment: soft-tissue wall, content and, optionally, a gas cap.
 
     The patient lies supine, so gas collects anteriorly (small y) above a
@@ -791,7 +856,7 @@ def _paint_bowel(labels, grid, loop, has_gas, rng, where) -> None:
     _paint(labels, grid, loop, Tissue.BOWEL, margin=wall, where=where)
     if has_gas:
         lo, hi = loop.bounds()
-        level = lo[1] + (hi[1] - lo[1]) * rng.uniform(0.4, 0.7)
+        level = lo[1] + (hi[1] - lo[1]) * rng.uniform(*gas_level)
         gas = Intersection((loop, HalfSpace(1, level, 1)))
         _paint(labels, grid, gas, Tissue.GAS, margin=wall, where=where)
 

@@ -166,11 +166,23 @@ class Harness:
         seed = self.training.seed
         percentiles = self.spec.preprocessing.mr_percentiles
         paths = find_cases(self.data_dir)
+        self.paths = paths
+        self.engine = getattr(self.training, "engine", None)
+        if self.engine is not None:  # the data engine trains; --data's cases only validate
+            if len(paths) < self.training.val_cases:
+                raise InputError(self.data_dir, f"{len(paths)} case(s): training.val_cases asks for "
+                                                f"{self.training.val_cases} to validate on")
+            order = np.random.default_rng(seed).permutation(len(paths))
+            self.train_ids, self.val_ids = [], sorted(sorted(paths)[i] for i in order[:self.training.val_cases])
+            self.train_cases = []
+            if self.dist.main:
+                log.info("data engine: anatomies drawn as training runs; %d validation case(s): %s",
+                         len(self.val_ids), ", ".join(self.val_ids))
+            return
         try:
             self.train_ids, self.val_ids = split_cases(sorted(paths), self.training.val_cases, seed)
         except ValueError as err:
             raise InputError(self.data_dir, str(err)) from None
-        self.paths = paths
         root = self.cache_dir or default_cache_dir(self.data_dir, self.out)
         cache = CaseCache(root, percentiles, seed, self.task_class.case_fit(self.spec))
         train_paths = {c: paths[c] for c in self.train_ids}
@@ -354,7 +366,7 @@ class Harness:
                 self.task.prepare(self.train_cases)
             self.dist.barrier()  # what the main process derived, every process reads
             rng = np.random.default_rng([self.training.seed, self.dist.rank])
-            self.batches = Batches(self.task.sampler(self.train_cases, rng), self.training.workers,
+            self.batches = Batches(self._sampler(rng), self.training.workers,
                                    pin_memory=self.dist.device.type == "cuda")
             start = 0
             if self.resume:
@@ -375,6 +387,23 @@ class Harness:
             if self.batches is not None:
                 self.batches.close()
             self.dist.close()
+
+    def _sampler(self, rng: np.random.Generator):
+        """The task's sampler of the cached cases, or the data engine's (model.synth.pool)."""
+        if self.engine is None:
+            return self.task.sampler(self.train_cases, rng)
+        from model.synth.anatomy import spacing_scale
+        from model.synth.pool import AnatomyPool, EngineSampler
+        from model.tools.phantom import PELVIS_SPACING
+        from model.train.augment import augmenter
+
+        spacing = self.spec.preprocessing.spacing_mm or PELVIS_SPACING[::-1]
+        root = self.cache_dir or default_cache_dir(self.data_dir, self.out)
+        pool = AnatomyPool(root, self.spec.region, self.training.seed + 7919 * self.dist.rank,
+                           spacing_scale(self.spec.region, self.spec.preprocessing.spacing_mm))
+        return EngineSampler(pool, self.engine, self.training.patch_size, spacing,
+                             self.spec.preprocessing.mr_percentiles, rng, self.training.flip_lr,
+                             augmenter(self.training.augment_mr))
 
     def _loop(self, start: int) -> None:
         log_every, val_every = self.training.log_interval, self.training.val_interval

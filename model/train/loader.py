@@ -42,9 +42,14 @@ class Batches:
             self._loader = DataLoader(_Cut(sampler), batch_size=None, sampler=self._draws(), num_workers=self.workers,
                                       pin_memory=pin_memory, prefetch_factor=2, multiprocessing_context="fork")
 
+    def _snapshot(self) -> dict:
+        """The sampler's state: its own ``state()`` where it has one (the data engine's counts patches too), else
+        its generator's."""
+        return self.sampler.state() if hasattr(self.sampler, "state") else self.sampler.rng.bit_generator.state
+
     def _draws(self) -> Iterator:
         while True:
-            self._states.append(self.sampler.rng.bit_generator.state)
+            self._states.append(self._snapshot())
             yield self.sampler.draw()
 
     def __next__(self):
@@ -58,12 +63,15 @@ class Batches:
 
     def rng_state(self) -> dict:
         """The generator state to checkpoint: before the next batch this run would train on."""
-        return self._states[0] if self._states else self.sampler.rng.bit_generator.state
+        return self._states[0] if self._states else self._snapshot()
 
     def set_rng_state(self, state: dict) -> None:
         if self._iterator is not None:
             raise RuntimeError("restore the generator before the first batch")
-        self.sampler.rng.bit_generator.state = state
+        if hasattr(self.sampler, "set_state"):
+            self.sampler.set_state(state)
+        else:
+            self.sampler.rng.bit_generator.state = state
 
     def close(self) -> None:
         self._iterator = None  # the loader's workers stop with their iterator
