@@ -114,9 +114,11 @@ class MRFamilies:
 @dataclass(frozen=True)
 class SynthData:
     """The data engine (model.synth): training pairs rendered anew for every patch from label maps drawn by the
-    phantom generator with wide anatomy ranges, instead of the cases of ``--data`` (which then only validate).
-    Ranges are drawn from uniformly, per patch."""
+    phantom generator with wide anatomy ranges, instead of (or, with ``case_fraction``, beside) the cases of
+    ``--data``. Ranges are drawn from uniformly, per patch."""
 
+    case_fraction: float = setting(0.0, minimum=0, maximum=1, note="the share of patches cut from --data's training "
+                                                                   "cases instead (0: --data only validates)")
     pool_size: int = setting(16, minimum=2, note="anatomies in the pool at a time (in the case cache)")
     refresh_every: int = setting(25, minimum=8, note="patches between one anatomy leaving the pool and a new one "
                                                      "entering")

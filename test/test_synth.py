@@ -81,7 +81,7 @@ def test_an_identity_deformation_reads_the_centre_of_the_block():
 
 
 def test_rendering_is_seeded_in_range_and_dark_outside_the_body():
-    labels = make_anatomy("Pelvis", 0, 0, SMALL)
+    labels, _ = make_anatomy("Pelvis", 0, 0, SMALL)
     histogram = np.bincount(labels[labels > 0], minlength=len(Tissue))
     patch = labels[labels.shape[0] // 2 - 4: labels.shape[0] // 2 + 4]
     settings = SynthData()
@@ -141,7 +141,7 @@ def test_batches_keep_the_engines_state_and_loader_workers_give_the_same_patches
 def test_spacing_scale_fits_the_anatomy_to_the_models_voxels():
     assert spacing_scale("Pelvis", None) == (1.0, 1.0, 1.0)
     assert spacing_scale("Pelvis", SPACING) == SMALL
-    assert make_anatomy("Pelvis", 0, 1, SMALL).shape[1] < 100
+    assert make_anatomy("Pelvis", 0, 1, SMALL)[0].shape[1] < 100
 
 
 def test_a_family_weight_config_is_checked():
@@ -237,3 +237,20 @@ def test_engine_memory_stays_flat_as_anatomies_come_and_go(tmp_path):
     grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert grown_mib < 60, grown_mib
     assert len(list(engine.pool.root.glob("0*"))) <= engine.settings.pool_size + 1
+
+
+def test_a_mixed_sampler_cuts_its_share_from_the_cases_and_the_rest_from_the_engine(tmp_path):
+    from model.synth.pool import MixedSampler
+    from model.train.data import PatchSampler, UnitCase
+
+    engine = sampler(tmp_path)
+    case = UnitCase("1PX0000", np.full((20, 40, 40), 0.5, np.float32), np.full((20, 40, 40), 0.25, np.float32),
+                    np.array([[10, 20, 20]]))
+    mixed = MixedSampler(PatchSampler([case], (16, 32, 32), engine.rng), engine, 0.25)
+    drawn = [mixed.draw() for _ in range(200)]
+    share = np.mean([source == "cases" for source, _ in drawn])
+    assert 0.15 < share < 0.35 and engine.draws == sum(source == "engine" for source, _ in drawn)
+    mr, ct = mixed.cut(next(d for d in drawn if d[0] == "cases"))
+    assert float(mr.mean()) == 0.5 and float(ct.mean()) == 0.25
+    with pytest.raises(ValueError, match="one random stream"):
+        MixedSampler(PatchSampler([case], (16, 32, 32), np.random.default_rng(0)), engine, 0.5)

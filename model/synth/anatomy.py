@@ -2,7 +2,9 @@
 
 A pelvis is drawn by model.tools.phantom with :data:`~model.tools.phantom.ENGINE_PELVIS`
 (thin to very obese, an empty to a full bladder, bowel and rectum from no gas to
-mostly gas, femoral heads and sacrum of several sizes). Then the tissues get the
+mostly gas, femoral heads and sacrum of several sizes); a head with
+:data:`~model.tools.phantom.ENGINE_BRAIN` (skull 3.5-11 mm with tables and diploe,
+scalp fat, sulcal CSF, ventricles 0.6-1.7 x, sinuses 0.6-1.4 x, eyes). Then the tissues get the
 fine structure real fat and muscle have: thin soft-tissue septa through the fat
 (where a smooth random field crosses zero) and streaks of fat between muscles.
 """
@@ -11,32 +13,41 @@ from __future__ import annotations
 import numpy as np
 
 from model.synth.render import smooth_noise
-from model.tools.phantom import ENGINE_PELVIS, PELVIS_SPACING, Tissue, _pelvis_labels
+from model.tools.phantom import (BRAIN_SPACING, ENGINE_BRAIN, ENGINE_PELVIS, PELVIS_SPACING, Tissue, _brain_labels,
+                                 _pelvis_labels)
 
 ENGINE_STREAM = 11  # anatomy ``index`` of a run seeded ``seed`` is drawn from default_rng([seed, ENGINE_STREAM, index])
-REGIONS = ("Pelvis",)
+REGIONS = ("Pelvis", "Brain")
+PHANTOM_SPACING = {"Pelvis": PELVIS_SPACING, "Brain": BRAIN_SPACING}  # x, y, z mm
+SEPTA_SIGMA_MM = (3.75, 4.0, 4.0)  # z, y, x: smoothness of the septa's random fields (times 0.7-1.5 per anatomy)
 
 
 def spacing_scale(region: str, spacing_mm) -> tuple[float, float, float]:
     """Voxels per phantom voxel along (x, y, z) for a model at ``spacing_mm`` (z, y, x; None: the phantom's)."""
     if spacing_mm is None:
         return (1.0, 1.0, 1.0)
-    return tuple(p / s for p, s in zip(PELVIS_SPACING, tuple(spacing_mm)[::-1]))
+    return tuple(p / s for p, s in zip(PHANTOM_SPACING[region], tuple(spacing_mm)[::-1]))
 
 
-def make_anatomy(region: str, seed: int, index: int, scale=(1.0, 1.0, 1.0)) -> np.ndarray:
-    """The label map (z, y, x, uint8 :class:`Tissue`) of anatomy ``index`` of a run seeded ``seed``."""
+def make_anatomy(region: str, seed: int, index: int, scale=(1.0, 1.0, 1.0)) -> tuple[np.ndarray, tuple]:
+    """The label map (z, y, x, uint8 :class:`Tissue`) of anatomy ``index`` of a run seeded ``seed``, and its
+    spacing (x, y, z mm); ``scale``: voxels per phantom voxel (the pelvis only; a head is drawn at 1 mm)."""
     if region not in REGIONS:
         raise ValueError(f"the data engine draws {', '.join(REGIONS)} anatomy, not {region}")
     rng = np.random.default_rng([seed, ENGINE_STREAM, index])
-    labels, _, _ = _pelvis_labels(rng, scale, ENGINE_PELVIS)
-    add_septa(labels, rng, scale)
-    return labels
+    if region == "Pelvis":
+        labels, spacing, _ = _pelvis_labels(rng, scale, ENGINE_PELVIS)
+    else:
+        if tuple(scale) != (1.0, 1.0, 1.0):
+            raise ValueError("a head is drawn at the phantom's 1 mm")
+        labels, spacing = _brain_labels(rng, ENGINE_BRAIN)
+    add_septa(labels, rng, spacing)
+    return labels, spacing
 
 
-def add_septa(labels: np.ndarray, rng: np.random.Generator, scale=(1.0, 1.0, 1.0)) -> None:
-    """Soft-tissue septa through fat, fat streaks between muscles (in place)."""
-    sigma = np.array([1.5 * scale[2], 4.0 * scale[1], 4.0 * scale[0]]) * rng.uniform(0.7, 1.5)
+def add_septa(labels: np.ndarray, rng: np.random.Generator, spacing_xyz) -> None:
+    """Soft-tissue septa through fat, fat streaks between muscles (in place); the fields' smoothness in mm."""
+    sigma = np.asarray(SEPTA_SIGMA_MM) / np.asarray(spacing_xyz, np.float64)[::-1] * rng.uniform(0.7, 1.5)
     field = smooth_noise(labels.shape, sigma, rng)
     fat = labels == Tissue.FAT
     labels[fat & (np.abs(field) < rng.uniform(0.02, 0.1))] = Tissue.SOFT

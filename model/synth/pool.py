@@ -16,6 +16,8 @@ stream in the training process (anatomy, centre, flip, and one seed for the
 rest) and makes sure the anatomy exists; ``cut()`` (in loader workers) deforms
 the label block and renders the MR and CT from that seed. ``state()`` holds the
 stream and the patch count, so a resumed run sees the same pool and patches.
+:class:`MixedSampler` cuts a share of the patches from the task's own cases
+(``engine.case_fraction``) and the rest from the engine.
 """
 from __future__ import annotations
 
@@ -66,7 +68,7 @@ class AnatomyPool:
         folder = self.folder(index)
         if folder.is_dir():
             return
-        labels = make_anatomy(self.region, self.seed, index, self.scale)
+        labels, _ = make_anatomy(self.region, self.seed, index, self.scale)
         body = labels != Tissue.AIR
         self.root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".partial-{index:06d}-", dir=self.root))
@@ -158,3 +160,32 @@ class EngineSampler:
     def set_state(self, state: dict) -> None:
         self.rng.bit_generator.state = state["rng"]
         self.draws = int(state["draws"])
+
+
+class MixedSampler:
+    """A share ``case_fraction`` of the patches from ``cases`` (the task's sampler of --data's cached cases), the
+    rest from ``engine``; both draw from the same training stream (``rng``), so the mix is as reproducible as
+    either."""
+
+    def __init__(self, cases, engine: EngineSampler, case_fraction: float):
+        if cases.rng is not engine.rng:
+            raise ValueError("the two samplers must share one random stream")
+        self.cases, self.engine, self.case_fraction, self.rng = cases, engine, case_fraction, engine.rng
+
+    def draw(self):
+        if self.rng.random() < self.case_fraction:
+            return "cases", self.cases.draw()
+        return "engine", self.engine.draw()
+
+    def cut(self, drawn):
+        source, inner = drawn
+        return (self.cases if source == "cases" else self.engine).cut(inner)
+
+    def sample(self):
+        return self.cut(self.draw())
+
+    def state(self) -> dict:
+        return self.engine.state()
+
+    def set_state(self, state: dict) -> None:
+        self.engine.set_state(state)

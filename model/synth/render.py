@@ -28,9 +28,9 @@ def smooth_noise(shape, sigma, rng: np.random.Generator) -> np.ndarray:
     return field / np.float32(std if std > 0 else 1.0)
 
 
-def render_mr(labels: np.ndarray, histogram: np.ndarray, percentiles, settings: SynthData,
-              rng: np.random.Generator) -> np.ndarray:
-    """The MR of ``labels`` (z, y, x) in network units; ``histogram``: voxels per label in the anatomy's body."""
+def mr_signal(labels: np.ndarray, settings: SynthData, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+    """The MR signal of ``labels`` (z, y, x; arbitrary units, the brightest tissue ~ 1) and the draws that made it
+    (``lut``, ``spread``, ``gamma``, ``peak``: what the body's percentiles are estimated from)."""
     s = settings
     family = draw_family(rng, {f: getattr(s.mr_families, f) for f in type(s.mr_families).__dataclass_fields__})
     lut = mr_lut(rng, family, s.mr_jitter)
@@ -46,9 +46,15 @@ def render_mr(labels: np.ndarray, histogram: np.ndarray, percentiles, settings: 
     sigma = np.float32(rng.uniform(*s.mr_noise) * peak)
     real = signal + sigma * rng.standard_normal(signal.shape, dtype=np.float32)
     imag = sigma * rng.standard_normal(signal.shape, dtype=np.float32)
-    mr = np.sqrt(real**2 + imag**2)
+    return np.sqrt(real**2 + imag**2), {"lut": lut, "spread": spread, "gamma": gamma, "peak": peak, "family": family}
 
-    low, high = _body_percentiles(histogram, lut, spread, gamma, peak, percentiles, rng)
+
+def render_mr(labels: np.ndarray, histogram: np.ndarray, percentiles, settings: SynthData,
+              rng: np.random.Generator) -> np.ndarray:
+    """The MR of ``labels`` (z, y, x) in network units; ``histogram``: voxels per label in the anatomy's body."""
+    mr, drawn = mr_signal(labels, settings, rng)
+    low, high = _body_percentiles(histogram, drawn["lut"], drawn["spread"], drawn["gamma"], drawn["peak"],
+                                  percentiles, rng)
     unit = np.clip((mr - low) / (high - low) * 2.0 - 1.0, -1.0, 1.0).astype(np.float32)
     unit[labels == Tissue.AIR] = -1.0
     return unit

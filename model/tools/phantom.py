@@ -218,6 +218,37 @@ UNSEEN_PELVIS = PelvisAnatomy(
     bladder_radii=((66.0, 75.0), (56.0, 62.0), (51.0, 56.0)),
 )
 PELVIS_ANATOMIES = {a.name: a for a in (DEFAULT_PELVIS, ENGINE_PELVIS, UNSEEN_PELVIS)}
+
+
+@dataclass(frozen=True)
+class BrainAnatomy:
+    """The ranges a head's anatomy is drawn from (mm; ``*_scale``: a factor on the default's sizes). As for the
+    pelvis: :data:`DEFAULT_BRAIN` draws exactly as the generator always has, the engine trains on
+    :data:`ENGINE_BRAIN`, and :data:`UNSEEN_BRAIN` (case ids ``1BU...``) lies outside it."""
+
+    name: str
+    skin: tuple[float, float] = (2.5, 4.0)
+    scalp: tuple[float, float] = (4.0, 7.0)  # skin + scalp fat over the skull
+    skull: tuple[float, float] = (5.0, 9.0)  # tables and diploe
+    table: tuple[float, float] = (1.5, 2.5)  # each cortical table
+    csf: tuple[float, float] = (2.0, 4.0)  # sulcal CSF over the cortex
+    grey: tuple[float, float] = (3.0, 5.0)
+    ventricle_scale: tuple[float, float] = (1.0, 1.0)
+    sinus_scale: tuple[float, float] = (1.0, 1.0)
+    eye_r: tuple[float, float] = (11.0, 12.5)
+
+
+DEFAULT_BRAIN = BrainAnatomy("default")
+ENGINE_BRAIN = BrainAnatomy(
+    "engine", skin=(1.5, 4.5), scalp=(3.0, 12.0), skull=(3.5, 11.0), table=(1.0, 3.0), csf=(1.0, 6.0),
+    grey=(2.5, 5.5), ventricle_scale=(0.6, 1.7), sinus_scale=(0.6, 1.4), eye_r=(10.5, 13.0),
+)
+#: Outside the engine's ranges: a thick skull, thick scalp fat, large ventricles, wide sulci.
+UNSEEN_BRAIN = BrainAnatomy(
+    "unseen", scalp=(12.5, 14.0), skull=(11.5, 12.5), table=(3.0, 3.5), csf=(6.5, 7.5),
+    ventricle_scale=(1.8, 2.1),
+)
+BRAIN_ANATOMIES = {a.name: a for a in (DEFAULT_BRAIN, ENGINE_BRAIN, UNSEEN_BRAIN)}
 ANATOMIES = ("default", "unseen")  # what make_case and the command offer (the engine's is for training only)
 #: The unseen-anatomy held-out cases' anatomy is drawn from ``default_rng([seed, UNSEEN_STREAM])``.
 UNSEEN_STREAM = 3
@@ -265,23 +296,23 @@ def make_case(region: str, seed: int, synthrad_size: bool = False, acquisition: 
     """Generate the phantom case of ``region`` ("pelvis"/"brain") for ``seed``; ``synthrad_size``: a pelvis on
     the finer grid of :data:`SYNTHRAD_SCALE` (the same random draws, so the same anatomy); ``acquisition``: one
     of :data:`ACQUISITIONS`, a variant replacing the default MR by one rendered from
-    ``default_rng([seed, VARIANT_STREAM])`` (everything else is the default case's); ``anatomy="unseen"`` (pelvis
-    only): the whole case drawn from ``default_rng([seed, UNSEEN_STREAM])`` with :data:`UNSEEN_PELVIS`'s anatomy,
-    outside what the data engine trains on."""
+    ``default_rng([seed, VARIANT_STREAM])`` (everything else is the default case's); ``anatomy="unseen"``: the
+    whole case drawn from ``default_rng([seed, UNSEEN_STREAM])`` with :data:`UNSEEN_PELVIS`'s or
+    :data:`UNSEEN_BRAIN`'s anatomy, outside what the data engine trains on."""
     region = _canonical_region(region)
     settings = _acquisition(acquisition)
     if region not in settings.regions:
         raise ValueError(f"acquisition {acquisition!r} is for {' and '.join(settings.regions)}, not {region}")
     if anatomy not in ANATOMIES:
         raise ValueError(f"unknown anatomy {anatomy!r}, expected one of {', '.join(ANATOMIES)}")
-    if anatomy != "default" and (region != "Pelvis" or settings is not DEFAULT_ACQUISITION):
-        raise ValueError(f"anatomy {anatomy!r} is for the pelvis with the default acquisition")
+    if anatomy != "default" and settings is not DEFAULT_ACQUISITION:
+        raise ValueError(f"anatomy {anatomy!r} is drawn with the default acquisition")
     rng = np.random.default_rng(seed if anatomy == "default" else [seed, UNSEEN_STREAM])
     if region == "Pelvis":
         labels, spacing, structures = _pelvis_labels(rng, SYNTHRAD_SCALE if synthrad_size else (1.0, 1.0, 1.0),
                                                      PELVIS_ANATOMIES[anatomy])
     else:
-        labels, spacing = _brain_labels(rng)
+        labels, spacing = _brain_labels(rng, BRAIN_ANATOMIES[anatomy])
         structures = _brain_structures(labels, spacing)
     ct = _render_ct(labels, rng)
     mr = _render_mr(labels, rng)
@@ -359,16 +390,17 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="MR acquisition: the training data's (default) or a second centre's (case ids 1PY..., "
                              "with T2-bright urine 1PZ..., pelvis only); CT, mask and anatomy are the default's")
     parser.add_argument("--anatomy", choices=ANATOMIES, default="default",
-                        help="pelvis only: 'unseen' draws anatomy outside the data engine's training ranges (very "
-                             "obese, a very full bladder, large gas; case ids 1PU...), a held-out set")
+                        help="'unseen' draws anatomy outside the data engine's training ranges, a held-out set (pelvis: "
+                             "very obese, a very full bladder, large gas; brain: thick skull and scalp fat, large "
+                             "ventricles, wide sulci; case ids 1PU..., 1BU...)")
     args = parser.parse_args(argv)
     region = _canonical_region(args.region)
     if args.synthrad_size and region != "Pelvis":
         parser.error("--synthrad-size is for the pelvis")
     if region not in MR_ACQUISITIONS[args.acquisition].regions:
         parser.error(f"--acquisition {args.acquisition} is for the pelvis")
-    if args.anatomy != "default" and (region != "Pelvis" or args.acquisition != "default"):
-        parser.error("--anatomy unseen is for the pelvis with the default acquisition")
+    if args.anatomy != "default" and args.acquisition != "default":
+        parser.error("--anatomy unseen is drawn with the default acquisition")
     for i in range(args.cases):
         case = make_case(args.region, args.seed + i, synthrad_size=args.synthrad_size,
                          acquisition=args.acquisition, anatomy=args.anatomy)
@@ -918,8 +950,9 @@ class BrainLayers:
         return self.base_z - self.base_slope * y - self.base_curvature * x**2
 
 
-def _brain_labels(rng) -> tuple[np.ndarray, tuple[float, float, float]]:
-    """Draw a brain field of view and its tissue label map."""
+def _brain_labels(rng, anatomy: BrainAnatomy = DEFAULT_BRAIN) -> tuple[np.ndarray, tuple[float, float, float]]:
+    """Draw a brain field of view and its tissue label map from ``anatomy``'s ranges."""
+    a = anatomy
     head = Head(
         semi_x=rng.uniform(70, 85),
         semi_y=rng.uniform(88, 102),
@@ -937,13 +970,13 @@ def _brain_labels(rng) -> tuple[np.ndarray, tuple[float, float, float]]:
     grid = Grid.centred((nx, ny, nz), BRAIN_SPACING,
                         (rng.uniform(-4, 4), rng.uniform(-4, 4), 0.0))
 
-    skull = rng.uniform(5, 9)
+    skull = rng.uniform(*a.skull)
     table_max = (skull - 1.5) / 2
     layers = BrainLayers(
-        skin=rng.uniform(2.5, 4), scalp=rng.uniform(4, 7),
-        outer_table=min(rng.uniform(1.5, 2.5), table_max), skull=skull,
-        inner_table=min(rng.uniform(1.5, 2.5), table_max),
-        csf=rng.uniform(2, 4), grey=rng.uniform(3, 5),
+        skin=rng.uniform(*a.skin), scalp=rng.uniform(*a.scalp),
+        outer_table=min(rng.uniform(*a.table), table_max), skull=skull,
+        inner_table=min(rng.uniform(*a.table), table_max),
+        csf=rng.uniform(*a.csf), grey=rng.uniform(*a.grey),
         base_z=centre_z - head.semi_z_up * rng.uniform(0.25, 0.35),
         base_slope=rng.uniform(0.2, 0.3),
         base_curvature=rng.uniform(8, 15) / head.semi_x**2,
@@ -955,8 +988,8 @@ def _brain_labels(rng) -> tuple[np.ndarray, tuple[float, float, float]]:
     labels[(depth > layers.skin) & (depth <= layers.scalp)] = Tissue.FAT
     cavity = np.minimum(depth - layers.scalp - layers.skull,
                         (z - layers.base_height(x, y)) * (layers.skull / layers.base_thickness))
-    _paint_skull_and_brain(labels, grid, head, depth, cavity, layers, rng)
-    _paint_face_and_neck(labels, grid, head, depth, cavity, layers, rng)
+    _paint_skull_and_brain(labels, grid, head, depth, cavity, layers, rng, a)
+    _paint_face_and_neck(labels, grid, head, depth, cavity, layers, rng, a)
     return labels, BRAIN_SPACING
 
 
@@ -982,7 +1015,7 @@ def _brain_structures(labels: np.ndarray, spacing) -> dict[str, np.ndarray]:
     return {"target": target, "brain": brain & ~target, "eye_right": vitreous & low_x, "eye_left": vitreous & ~low_x}
 
 
-def _paint_skull_and_brain(labels, grid, head, depth, cavity, layers, rng) -> None:
+def _paint_skull_and_brain(labels, grid, head, depth, cavity, layers, rng, anatomy=DEFAULT_BRAIN) -> None:
     """Skull (tables and diploe) around the intracranial cavity, CSF, cortex, WM, ventricles.
 
     ``cavity`` is the depth inside the intracranial cavity (negative in the skull).
@@ -1014,23 +1047,24 @@ def _paint_skull_and_brain(labels, grid, head, depth, cavity, layers, rng) -> No
         nucleus = Ellipsoid((s * rng.uniform(18, 24), rng.uniform(-5, 5),
                              centre_z + rng.uniform(-5, 5)), tuple(rng.uniform(8, 12, 3)))
         _paint(labels, grid, nucleus, Tissue.GREY, where=deep)
+        grow = _draw(rng, anatomy.ventricle_scale)
         ventricle = Ellipsoid((s * rng.uniform(6, 10), rng.uniform(-5, 10),
                                centre_z + rng.uniform(5, 15)),
-                              (rng.uniform(4, 8), rng.uniform(22, 32), rng.uniform(7, 12)))
+                              (rng.uniform(4, 8) * grow, rng.uniform(22, 32) * grow, rng.uniform(7, 12) * grow))
         _paint(labels, grid, ventricle, Tissue.CSF, where=deep)
     _paint(labels, grid, Ellipsoid((0.0, rng.uniform(-5, 5), centre_z), (1.5, 10.0, 8.0)),
            Tissue.CSF, where=deep)
 
 
-def _paint_face_and_neck(labels, grid, head, depth, cavity, layers, rng) -> None:
+def _paint_face_and_neck(labels, grid, head, depth, cavity, layers, rng, anatomy=DEFAULT_BRAIN) -> None:
     """Structures below and in front of the cranial cavity."""
     in_body = depth > layers.scalp
     below_skull = (cavity <= -layers.skull) & in_body
     bone_depth = np.full(grid.shape, -1e3, np.float32)
     spine_y = _paint_cord_and_spine(labels, grid, head, layers, bone_depth, in_body, cavity, rng)
-    eye = _paint_orbits(labels, grid, head, layers, bone_depth, in_body, rng)
+    eye = _paint_orbits(labels, grid, head, layers, bone_depth, in_body, rng, anatomy.eye_r)
     _paint_bone(labels, bone_depth, 1.5, where=in_body)
-    _paint_airways(labels, grid, head, layers, eye, spine_y, in_body, below_skull, rng)
+    _paint_airways(labels, grid, head, layers, eye, spine_y, in_body, below_skull, rng, anatomy.sinus_scale)
 
 
 def _paint_cord_and_spine(labels, grid, head, layers, bone_depth, in_body, cavity, rng) -> float:
@@ -1054,12 +1088,12 @@ def _paint_cord_and_spine(labels, grid, head, layers, bone_depth, in_body, cavit
     return spine_y
 
 
-def _paint_orbits(labels, grid, head, layers, bone_depth, in_body, rng) -> tuple:
+def _paint_orbits(labels, grid, head, layers, bone_depth, in_body, rng, eye_r=(11.0, 12.5)) -> tuple:
     """Eyes (vitreous) in orbital fat with a posterior bony shell; returns the right eye.
 
     Returned as (x, y, z, radius); the orbit shells are added to ``bone_depth``.
     """
-    eye_r = rng.uniform(11, 12.5)
+    eye_r = rng.uniform(*eye_r)
     eye_x = rng.uniform(28, 34)
     roof_z = layers.base_height(eye_x, -head.semi_y * 0.8) - layers.base_thickness
     eye_z = roof_z - eye_r - rng.uniform(4, 8)
@@ -1073,7 +1107,7 @@ def _paint_orbits(labels, grid, head, layers, bone_depth, in_body, rng) -> tuple
     return eye_x, eye_y, eye_z, eye_r
 
 
-def _paint_airways(labels, grid, head, layers, eye, spine_y, in_body, below_skull, rng) -> None:
+def _paint_airways(labels, grid, head, layers, eye, spine_y, in_body, below_skull, rng, sinus_scale=(1.0, 1.0)) -> None:
     """Pharynx, nasal cavity and the sphenoid, maxillary and (usually) frontal sinuses.
 
     Sinuses are air ellipsoids inside a 2 mm cortical wall.
@@ -1101,6 +1135,9 @@ def _paint_airways(labels, grid, head, layers, eye, spine_y, in_body, below_skul
         frontal_y = head.front_y(0.0, frontal_z) + layers.scalp + layers.skull / 2
         sinuses.append(Ellipsoid((0.0, frontal_y, frontal_z),
                                  (rng.uniform(8, 15), rng.uniform(4, 7), rng.uniform(6, 12))))
+    grow = _draw(rng, sinus_scale)
+    if grow != 1.0:
+        sinuses = [Ellipsoid(sinus.centre, tuple(r * grow for r in sinus.radii)) for sinus in sinuses]
     for sinus in sinuses:
         wall = Ellipsoid(sinus.centre, tuple(r + 2 for r in sinus.radii))
         _paint(labels, grid, wall, Tissue.CORTICAL, where=in_body)

@@ -168,7 +168,7 @@ class Harness:
         paths = find_cases(self.data_dir)
         self.paths = paths
         self.engine = getattr(self.training, "engine", None)
-        if self.engine is not None:  # the data engine trains; --data's cases only validate
+        if self.engine is not None and not self.engine.case_fraction:  # the engine trains; --data only validates
             if len(paths) < self.training.val_cases:
                 raise InputError(self.data_dir, f"{len(paths)} case(s): training.val_cases asks for "
                                                 f"{self.training.val_cases} to validate on")
@@ -393,7 +393,7 @@ class Harness:
         if self.engine is None:
             return self.task.sampler(self.train_cases, rng)
         from model.synth.anatomy import spacing_scale
-        from model.synth.pool import AnatomyPool, EngineSampler
+        from model.synth.pool import AnatomyPool, EngineSampler, MixedSampler
         from model.tools.phantom import PELVIS_SPACING
         from model.train.augment import augmenter
 
@@ -401,9 +401,12 @@ class Harness:
         root = self.cache_dir or default_cache_dir(self.data_dir, self.out)
         pool = AnatomyPool(root, self.spec.region, self.training.seed + 7919 * self.dist.rank,
                            spacing_scale(self.spec.region, self.spec.preprocessing.spacing_mm))
-        return EngineSampler(pool, self.engine, self.training.patch_size, spacing,
-                             self.spec.preprocessing.mr_percentiles, rng, self.training.flip_lr,
-                             augmenter(self.training.augment_mr))
+        engine = EngineSampler(pool, self.engine, self.training.patch_size, spacing,
+                               self.spec.preprocessing.mr_percentiles, rng, self.training.flip_lr,
+                               augmenter(self.training.augment_mr))
+        if not self.engine.case_fraction:
+            return engine
+        return MixedSampler(self.task.sampler(self.train_cases, rng), engine, self.engine.case_fraction)
 
     def _loop(self, start: int) -> None:
         log_every, val_every = self.training.log_interval, self.training.val_interval
