@@ -40,13 +40,17 @@ def test_the_engine_ranges_hold_the_default_anatomy_and_the_unseen_set_lies_outs
 
 
 @pytest.mark.slow
-def test_unseen_anatomy_cases_are_their_own_stream_and_fatter():
+def test_unseen_anatomy_cases_are_their_own_stream_fatter_and_thicker_skulled():
     default, unseen = make_case("pelvis", 3), make_case("pelvis", 3, anatomy="unseen")
     assert unseen.case_id == "1PU0003"
     share = lambda case: np.mean(case.labels[case.labels != Tissue.AIR] == Tissue.FAT)  # noqa: E731
     assert share(unseen) > share(default) + 0.2
-    with pytest.raises(ValueError, match="pelvis"):
-        make_case("brain", 3, anatomy="unseen")
+    head, thick = make_case("brain", 3), make_case("brain", 3, anatomy="unseen")
+    assert thick.case_id == "1BU0003"
+    bone = lambda case: np.mean(np.isin(case.labels, (Tissue.CORTICAL, Tissue.DIPLOE)))  # noqa: E731
+    assert bone(thick) > bone(head) and share(thick) > share(head)
+    with pytest.raises(ValueError, match="default acquisition"):
+        make_case("pelvis", 3, acquisition="second-centre", anatomy="unseen")
 
 
 @pytest.mark.parametrize("family", MR_FAMILIES)
