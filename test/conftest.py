@@ -90,3 +90,28 @@ def container_input(tmp_path) -> Path:
 def copy_tree(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst)
     return dst
+
+
+def killed_during_step(monkeypatch, task_class, step: int):
+    """A context for a training run killed during its ``step``-th training step (``task_class.train_step`` raises
+    KeyboardInterrupt there, as a killed process would stop); the real step is back after the block."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def killed():
+        real_step, calls = task_class.train_step, []
+
+        def interrupted_step(self, mr, ct, iteration=0):
+            calls.append(1)
+            if len(calls) == step:
+                raise KeyboardInterrupt
+            return real_step(self, mr, ct, iteration)
+
+        monkeypatch.setattr(task_class, "train_step", interrupted_step)
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                yield
+        finally:
+            monkeypatch.setattr(task_class, "train_step", real_step)
+
+    return killed()

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from conftest import TINY_CONFIG
+from conftest import TINY_CONFIG, killed_during_step
 
 from model.config import MRFamilies, SynthData
 from model.evaluation.tissue import CLASSES, mean_table, tissue_table, worse_than_water
@@ -209,18 +209,9 @@ def test_training_on_the_engine_validates_on_data_and_resumes_exactly(validation
         assert {r["case"] for r in csv.DictReader(f)} == {"1PX0000", "mean"}
     assert list((tmp_path / "cache" / "engine").iterdir())  # the pool lives in the case cache
 
-    out, real_step, calls = tmp_path / "run", Pix2PixTask.train_step, []
-
-    def interrupted_step(self, mr, ct, iteration=0):  # killed during iteration 3, after the checkpoint at 2
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real_step(self, mr, ct, iteration)
-
-    monkeypatch.setattr(Pix2PixTask, "train_step", interrupted_step)
-    with pytest.raises(KeyboardInterrupt):
+    out = tmp_path / "run"
+    with killed_during_step(monkeypatch, Pix2PixTask, 3):  # iteration 3, after the checkpoint at 2
         engine_train(validation_data, out, ENGINE_CONFIG)
-    monkeypatch.setattr(Pix2PixTask, "train_step", real_step)
     assert engine_train(validation_data, out, ENGINE_CONFIG, "--resume") == 0
     resumed = torch.load(out / "checkpoints" / "last.pt", weights_only=False)
     reference = torch.load(straight / "checkpoints" / "last.pt", weights_only=False)

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, TINY_CONFIG, typed
+from conftest import ROOT, TINY_CONFIG, killed_during_step, typed
 from safetensors.torch import load_file
 
 from model.cases import CaseInput
@@ -103,18 +103,8 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(dataset, config_f
     config_file.write_text(json.dumps(config))
 
     out = tmp_path / "run"
-    real_step, calls = Pix2PixTask.train_step, []
-
-    def interrupted_step(self, mr, ct, iteration=0):  # the run is killed during iteration 3, after the checkpoint at 2
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real_step(self, mr, ct, iteration)
-
-    monkeypatch.setattr(Pix2PixTask, "train_step", interrupted_step)
-    with pytest.raises(KeyboardInterrupt):
+    with killed_during_step(monkeypatch, Pix2PixTask, 3):  # iteration 3, after the checkpoint at 2
         train(dataset, config_file, out)
-    monkeypatch.setattr(Pix2PixTask, "train_step", real_step)
     assert train(dataset, config_file, out) == 1
     assert "checkpoints/last.pt: a checkpoint exists; pass --resume" in capsys.readouterr().err
     assert train(dataset, config_file, out, "--resume") == 0
