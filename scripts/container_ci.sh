@@ -87,10 +87,10 @@ check_contents() {  # EXPECTED: the files in /opt/algorithm, and a user that is 
     contents=$(engine run --rm --network none --entrypoint ls "$IMAGE" /opt/algorithm | tr '\n' ' ')
     echo "/opt/algorithm: $contents"
     [[ $contents == "$1" ]] || die "unexpected files in the image (expected: $1)"
-    # the developer tools stay out of the image (.dockerignore): the phantom generator, the benchmarks, the GPU check
+    # the developer tools stay out of the image (.dockerignore): the phantom generator, the data engine, the benchmarks, the GPU check
     contents=$(engine run --rm --network none --entrypoint ls "$IMAGE" /opt/algorithm/model | tr '\n' ' ')
     echo "/opt/algorithm/model: $contents"
-    for tool in tools phantom.py bench.py gpu_check dose; do
+    for tool in tools synth phantom.py bench.py gpu_check dose; do
         [[ " $contents " != *" $tool "* ]] || die "model/$tool is in the image: .dockerignore should keep it out"
     done
     engine run --rm --network none --entrypoint id "$IMAGE"
