@@ -230,8 +230,8 @@ class Pix2PixTraining(Training):
     betas: tuple[float, float] = setting((0.5, 0.999), minimum=0, below=1)
     gan_loss: Literal["bce", "least_squares"] = setting("bce")
     lambda_l1: float = setting(100.0, minimum=0)
-    engine: SynthData | None = setting(None, note="train on the data engine (model.synth) instead of --data's "
-                                                  "cases, which then only validate; off by default")
+    engine: SynthData | None = setting(None, note="train on the data engine (model.synth) instead of, or beside "
+                                                  "(engine.case_fraction), --data's cases; off by default")
 
 
 # ------------------------------------------------------------------------------------- latent diffusion (brain)

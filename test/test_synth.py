@@ -249,3 +249,10 @@ def test_a_mixed_sampler_cuts_its_share_from_the_cases_and_the_rest_from_the_eng
     assert float(mr.mean()) == 0.5 and float(ct.mean()) == 0.25
     with pytest.raises(ValueError, match="one random stream"):
         MixedSampler(PatchSampler([case], (16, 32, 32), np.random.default_rng(0)), engine, 0.5)
+
+
+def test_the_engine_refuses_a_region_it_cannot_draw_naming_the_setting(validation_data, tmp_path, capsys):
+    config = copy.deepcopy(ENGINE_CONFIG)
+    config["region"] = "Thorax"
+    assert engine_train(validation_data, tmp_path / "run", config) == 1
+    assert "training.engine: the data engine draws Pelvis and Brain anatomy, not Thorax" in capsys.readouterr().err

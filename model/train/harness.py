@@ -392,15 +392,20 @@ class Harness:
         """The task's sampler of the cached cases, or the data engine's (model.synth.pool)."""
         if self.engine is None:
             return self.task.sampler(self.train_cases, rng)
-        from model.synth.anatomy import spacing_scale
+        from model.synth.anatomy import PHANTOM_SPACING, REGIONS, spacing_scale
         from model.synth.pool import AnatomyPool, EngineSampler, MixedSampler
-        from model.tools.phantom import PELVIS_SPACING
         from model.train.augment import augmenter
 
-        spacing = self.spec.preprocessing.spacing_mm or PELVIS_SPACING[::-1]
+        if self.spec.region not in REGIONS:
+            raise InputError(self.spec.source, f"training.engine: the data engine draws {' and '.join(REGIONS)} "
+                                               f"anatomy, not {self.spec.region}")
+        spacing = self.spec.preprocessing.spacing_mm or PHANTOM_SPACING[self.spec.region][::-1]
+        scale = spacing_scale(self.spec.region, self.spec.preprocessing.spacing_mm)
+        if self.spec.region == "Brain" and scale != (1.0, 1.0, 1.0):
+            raise InputError(self.spec.source, "training.engine: the engine draws heads at 1 mm; preprocessing."
+                                               "spacing_mm must be [1, 1, 1] or absent")
         root = self.cache_dir or default_cache_dir(self.data_dir, self.out)
-        pool = AnatomyPool(root, self.spec.region, self.training.seed + 7919 * self.dist.rank,
-                           spacing_scale(self.spec.region, self.spec.preprocessing.spacing_mm))
+        pool = AnatomyPool(root, self.spec.region, self.training.seed + 7919 * self.dist.rank, scale)
         engine = EngineSampler(pool, self.engine, self.training.patch_size, spacing,
                                self.spec.preprocessing.mr_percentiles, rng, self.training.flip_lr,
                                augmenter(self.training.augment_mr))
