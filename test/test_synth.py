@@ -256,3 +256,16 @@ def test_the_engine_refuses_a_region_it_cannot_draw_naming_the_setting(validatio
     config["region"] = "Thorax"
     assert engine_train(validation_data, tmp_path / "run", config) == 1
     assert "training.engine: the data engine draws Pelvis and Brain anatomy, not Thorax" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_command_writes_whole_engine_cases_that_read_as_training_data(tmp_path, capsys):
+    from model.synth.__main__ import main
+    from model.train.data import find_cases, load_training_case
+
+    main(["--region", "pelvis", "--cases", "1", "--first", "3", "--out", str(tmp_path), "--format", "mha"])
+    assert "1PE0003 Pelvis MR" in capsys.readouterr().out
+    case = load_training_case("1PE0003", find_cases(tmp_path)["1PE0003"], (0.5, 99.5))  # the container's checks
+    assert case.mr_unit.shape == case.ct.shape and case.ct.min() >= -1024 and case.inputs.body.any()
+    labels, _ = make_anatomy("Pelvis", 0, 3)
+    assert labels.shape == case.ct.shape
