@@ -232,6 +232,7 @@ def test_engine_memory_stays_flat_as_anatomies_come_and_go(tmp_path):
     grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert grown_mib < 60, grown_mib
     assert len(list(engine.pool.root.glob("0*"))) <= engine.settings.pool_size + 1
+    assert len(engine._open) <= 2 * engine.settings.pool_size + 1  # files of anatomies that left are closed
 
 
 def test_a_mixed_sampler_cuts_its_share_from_the_cases_and_the_rest_from_the_engine(tmp_path):

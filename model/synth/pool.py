@@ -118,8 +118,12 @@ class EngineSampler:
         self._open: dict[int, Anatomy] = {}
 
     def _anatomy(self, index: int) -> Anatomy:
+        """Anatomy ``index``, opened once per process; those that can no longer be drawn are closed (loader
+        workers only cut, so they prune here too: no file descriptors pile up over a long run)."""
         if index not in self._open:
             self._open[index] = self.pool.open(index)
+            for old in [i for i in self._open if i < index - self.settings.pool_size]:
+                del self._open[old]
         return self._open[index]
 
     def draw(self) -> tuple[int, int, bool, int]:
@@ -127,8 +131,6 @@ class EngineSampler:
         for index in range(first, first + self.settings.pool_size):
             self.pool.ensure(index)
         self.pool.remove_before(first - 1)
-        for index in [i for i in self._open if i < first - 1]:
-            del self._open[index]
         index = first + int(self.rng.integers(self.settings.pool_size))
         row = int(self.rng.integers(len(self._anatomy(index).centres)))
         flip = bool(self.flip_lr and self.rng.random() < 0.5)
