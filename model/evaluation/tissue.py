@@ -18,7 +18,6 @@ import numpy as np
 CLASSES = (("gas", -np.inf, -400.0), ("low density", -400.0, -200.0), ("fat", -200.0, -30.0),
            ("soft tissue", -30.0, 150.0), ("spongy bone", 150.0, 500.0), ("cortical bone", 500.0, np.inf))
 BONE_HU = 300.0
-FIELDS = ("share", "mae", "water_mae", "mean_error")
 
 
 def tissue_table(gt: np.ndarray, pred: np.ndarray, mask: np.ndarray) -> dict:
@@ -62,7 +61,7 @@ def worse_than_water(table: dict) -> list[str]:
 
 def format_tissue_table(table: dict) -> str:
     lines = [f"{'tissue (CT HU)':<16}  {'share':>6}  {'MAE':>8}  {'water':>8}  {'x water':>7}  {'mean err':>8}"]
-    for (name, low, high), row in zip(CLASSES, table["classes"].values()):
+    for name, row in table["classes"].items():
         if not row["voxels"]:
             lines.append(f"{name:<16}  {0.0:6.1%}  {'-':>8}  {'-':>8}  {'-':>7}  {'-':>8}")
             continue

@@ -19,6 +19,7 @@ from model.tools.phantom import (BRAIN_SPACING, ENGINE_BRAIN, ENGINE_PELVIS, PEL
 ENGINE_STREAM = 11  # anatomy ``index`` of a run seeded ``seed`` is drawn from default_rng([seed, ENGINE_STREAM, index])
 REGIONS = ("Pelvis", "Brain")
 PHANTOM_SPACING = {"Pelvis": PELVIS_SPACING, "Brain": BRAIN_SPACING}  # x, y, z mm
+ENGINE_ANATOMY = {"Pelvis": ENGINE_PELVIS, "Brain": ENGINE_BRAIN}  # the ranges each region's anatomies are drawn from
 SEPTA_SIGMA_MM = (3.75, 4.0, 4.0)  # z, y, x: smoothness of the septa's random fields (times 0.7-1.5 per anatomy)
 
 

@@ -33,12 +33,12 @@ import torch
 
 from model.config import SynthData
 from model.preprocessing.intensity import ct_to_unit
-from model.synth.anatomy import make_anatomy
+from model.synth.anatomy import ENGINE_ANATOMY, make_anatomy
 from model.synth.render import render_ct, render_mr
 from model.synth.spatial import deform, source_size
-from model.tools.phantom import ENGINE_PELVIS, Tissue
+from model.tools.phantom import Tissue
 from model.train.cache import ArrayFile
-from model.train.data import patch_centres
+from model.train.data import as_batch, patch_centres
 
 FORMAT = 1  # bump when an anatomy's files or their meaning change
 SEED_LIMIT = 2**31 - 1
@@ -55,7 +55,7 @@ class AnatomyPool:
     """Anatomies of ``region`` for a run seeded ``seed`` at ``scale`` (voxels per phantom voxel, x, y, z)."""
 
     def __init__(self, cache_root: Path, region: str, seed: int, scale):
-        key = hashlib.sha256(json.dumps([FORMAT, region, seed, list(scale), asdict(ENGINE_PELVIS)],
+        key = hashlib.sha256(json.dumps([FORMAT, region, seed, list(scale), asdict(ENGINE_ANATOMY[region])],
                                         sort_keys=True, default=list).encode()).hexdigest()[:12]
         self.root = Path(cache_root) / "engine" / f"{region.lower()}-{key}"
         self.region, self.seed, self.scale = region, seed, tuple(scale)
@@ -115,6 +115,7 @@ class EngineSampler:
         self.percentiles = tuple(percentiles)
         self.rng, self.flip_lr, self.augment = rng, flip_lr, augment
         self.draws = 0
+        self._pool_first: int | None = None  # the pool's first anatomy as last made sure of (None: not yet)
         self._open: dict[int, Anatomy] = {}
 
     def _anatomy(self, index: int) -> Anatomy:
@@ -128,9 +129,11 @@ class EngineSampler:
 
     def draw(self) -> tuple[int, int, bool, int]:
         first = self.draws // self.settings.refresh_every
-        for index in range(first, first + self.settings.pool_size):
-            self.pool.ensure(index)
-        self.pool.remove_before(first - 1)
+        if first != self._pool_first:  # the pool moved (or a run starts or resumes): draw what entered, drop what left
+            for index in range(first, first + self.settings.pool_size):
+                self.pool.ensure(index)
+            self.pool.remove_before(first - 1)
+            self._pool_first = first
         index = first + int(self.rng.integers(self.settings.pool_size))
         row = int(self.rng.integers(len(self._anatomy(index).centres)))
         flip = bool(self.flip_lr and self.rng.random() < 0.5)
@@ -150,7 +153,6 @@ class EngineSampler:
             mr, ct = mr[..., ::-1], ct[..., ::-1]
         if self.augment is not None:
             mr = self.augment(np.ascontiguousarray(mr), int(rng.integers(SEED_LIMIT)))
-        as_batch = lambda a: torch.from_numpy(np.ascontiguousarray(a))[None, None]  # noqa: E731
         return as_batch(mr), as_batch(ct)
 
     def sample(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -162,6 +164,7 @@ class EngineSampler:
     def set_state(self, state: dict) -> None:
         self.rng.bit_generator.state = state["rng"]
         self.draws = int(state["draws"])
+        self._pool_first = None
 
 
 class MixedSampler:

@@ -8,6 +8,8 @@ patch: a patch of fat alone is not stretched to fill [-1, 1].
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from scipy import ndimage
 
@@ -32,7 +34,7 @@ def mr_signal(labels: np.ndarray, settings: SynthData, rng: np.random.Generator)
     """The MR signal of ``labels`` (z, y, x; arbitrary units, the brightest tissue ~ 1) and the draws that made it
     (``lut``, ``spread``, ``gamma``, ``peak``: what the body's percentiles are estimated from)."""
     s = settings
-    family = draw_family(rng, {f: getattr(s.mr_families, f) for f in type(s.mr_families).__dataclass_fields__})
+    family = draw_family(rng, dataclasses.asdict(s.mr_families))
     lut = mr_lut(rng, family, s.mr_jitter)
     spread = mr_spread(rng, lut, s.mr_texture)
     gamma = rng.uniform(*s.mr_gamma)

@@ -94,14 +94,21 @@ def load_training_case(case_id: str, paths: dict[str, Path], percentiles: tuple[
     )
 
 
-def split_cases(case_ids: list[str], val_cases: int, seed: int) -> tuple[list[str], list[str]]:
-    """A deterministic held-out validation split (seeded shuffle)."""
-    if len(case_ids) <= val_cases:
-        raise ValueError(f"{len(case_ids)} case(s) cannot leave {val_cases} for validation and some for training")
+def split_cases(case_ids: list[str], val_cases: int, seed: int, need_train: bool = True) -> tuple[list[str], list[str]]:
+    """A deterministic held-out validation split (seeded shuffle); ``need_train`` False: the cases may all validate
+    (the data engine trains)."""
+    if len(case_ids) < val_cases + need_train:
+        raise ValueError(f"{len(case_ids)} case(s) cannot leave {val_cases} for validation"
+                         + (" and some for training" if need_train else ""))
     order = np.random.default_rng(seed).permutation(len(case_ids))
     val = sorted(case_ids[i] for i in order[:val_cases])
     train = sorted(case_ids[i] for i in order[val_cases:])
     return train, val
+
+
+def as_batch(patch: np.ndarray) -> torch.Tensor:
+    """A (z, y, x) patch as a batch of one single-channel tensor, (1, 1, z, y, x)."""
+    return torch.from_numpy(np.ascontiguousarray(patch))[None, None]
 
 
 def crop_patch(volume: np.ndarray, centre, size, fill: float) -> np.ndarray:
@@ -149,7 +156,6 @@ class PatchSampler:
             mr, ct = mr[..., ::-1], ct[..., ::-1]
         if augment_seed is not None:
             mr = self.augment(np.ascontiguousarray(mr), augment_seed)
-        as_batch = lambda a: torch.from_numpy(np.ascontiguousarray(a))[None, None]  # noqa: E731
         return as_batch(mr), as_batch(ct)
 
     def sample(self) -> tuple[torch.Tensor, torch.Tensor]:

@@ -168,21 +168,18 @@ class Harness:
         paths = find_cases(self.data_dir)
         self.paths = paths
         self.engine = getattr(self.training, "engine", None)
-        if self.engine is not None and not self.engine.case_fraction:  # the engine trains; --data only validates
-            if len(paths) < self.training.val_cases:
-                raise InputError(self.data_dir, f"{len(paths)} case(s): training.val_cases asks for "
-                                                f"{self.training.val_cases} to validate on")
-            order = np.random.default_rng(seed).permutation(len(paths))
-            self.train_ids, self.val_ids = [], sorted(sorted(paths)[i] for i in order[:self.training.val_cases])
-            self.train_cases = []
+        engine_only = self.engine is not None and not self.engine.case_fraction  # --data then only validates
+        try:
+            self.train_ids, self.val_ids = split_cases(sorted(paths), self.training.val_cases, seed,
+                                                       need_train=not engine_only)
+        except ValueError as err:
+            raise InputError(self.data_dir, str(err)) from None
+        if engine_only:
+            self.train_ids, self.train_cases = [], []
             if self.dist.main:
                 log.info("data engine: anatomies drawn as training runs; %d validation case(s): %s",
                          len(self.val_ids), ", ".join(self.val_ids))
             return
-        try:
-            self.train_ids, self.val_ids = split_cases(sorted(paths), self.training.val_cases, seed)
-        except ValueError as err:
-            raise InputError(self.data_dir, str(err)) from None
         root = self.cache_dir or default_cache_dir(self.data_dir, self.out)
         cache = CaseCache(root, percentiles, seed, self.task_class.case_fit(self.spec))
         train_paths = {c: paths[c] for c in self.train_ids}
