@@ -34,7 +34,8 @@ USER 10001:10001
 WORKDIR /opt/algorithm
 ENTRYPOINT ["python", "-m", "process"]
 
-# The code. --chown makes it readable whatever its mode on the host.
+# The code, by name: the runtime package (model/) and its entry point; the developer tools (tools/) never ship.
+# --chown makes it readable whatever its mode on the host.
 FROM runtime AS without-weights
 COPY --chown=algorithm:algorithm model/ /opt/algorithm/model/
 COPY --chown=algorithm:algorithm process.py /opt/algorithm/

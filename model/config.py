@@ -67,7 +67,7 @@ class Preprocessing:
 
 @dataclass(frozen=True)
 class MRAugmentation:
-    """Random changes of the MR's intensities in training (model.train.augment): what another scanner or centre
+    """Random changes of the MR's intensities in training (tools.dataset.augment): what another scanner or centre
     would give. Each transform applies with its own probability ``*_p``; a range is drawn from uniformly. The
     CT is never touched, and inference normalises the MR exactly as before."""
 
@@ -97,7 +97,7 @@ class MRAugmentation:
 @dataclass(frozen=True)
 class MRFamilies:
     """How often each MR look is drawn (weights, normalised over the families; 0 leaves one out): see
-    model.synth.contrast."""
+    tools.synth.contrast."""
 
     t1: float = setting(0.3, minimum=0)
     t2: float = setting(0.25, minimum=0)
@@ -113,7 +113,7 @@ class MRFamilies:
 
 @dataclass(frozen=True)
 class SynthData:
-    """The data engine (model.synth): training pairs rendered anew for every patch from label maps drawn by the
+    """The data engine (tools.synth): training pairs rendered anew for every patch from label maps drawn by the
     phantom generator with wide anatomy ranges, instead of (or, with ``case_fraction``, beside) the cases of
     ``--data``. Ranges are drawn from uniformly, per patch."""
 
@@ -169,11 +169,11 @@ class Training:
     checkpoint_interval: int = setting(250, minimum=1)
     log_interval: int = setting(50, minimum=1)
     seed: int = setting(0, minimum=0)
-    workers: int = setting(0, minimum=0, note="processes cutting patches ahead of the step (model.train.loader); "
+    workers: int = setting(0, minimum=0, note="processes cutting patches ahead of the step (tools.train.loader); "
                                               "the batches are the same with any number")
     max_bad_steps: int = setting(5, minimum=1, note="iterations in a row with a non-finite loss or gradient (each "
                                                     "skipped, the weights untouched) before the run stops")
-    augment_mr: MRAugmentation | None = setting(None, note="random MR intensity changes (model.train.augment); "
+    augment_mr: MRAugmentation | None = setting(None, note="random MR intensity changes (tools.dataset.augment); "
                                                            "none by default")
 
 
@@ -230,7 +230,7 @@ class Pix2PixTraining(Training):
     betas: tuple[float, float] = setting((0.5, 0.999), minimum=0, below=1)
     gan_loss: Literal["bce", "least_squares"] = setting("bce")
     lambda_l1: float = setting(100.0, minimum=0)
-    engine: SynthData | None = setting(None, note="train on the data engine (model.synth) instead of, or beside "
+    engine: SynthData | None = setting(None, note="train on the data engine (tools.synth) instead of, or beside "
                                                   "(engine.case_fraction), --data's cases; off by default")
 
 
@@ -438,7 +438,7 @@ def parse_config(raw: dict, source: str | Path, error: type[InputError] = InputE
 
 def parse_settings(cls, raw: dict, source: str | Path, error: type[InputError] = InputError):
     """``raw`` checked and typed as the settings dataclass ``cls`` (declared with :func:`setting`, like the model
-    configs: the dose evaluation's config, model.dose.config); errors name ``source`` and the key path."""
+    configs: the dose evaluation's config, tools.dose.config); errors name ``source`` and the key path."""
     try:
         return _parse_section(cls, raw, "")
     except _Invalid as err:

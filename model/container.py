@@ -20,6 +20,8 @@ import torch
 
 from model.budget import TimeBudget, budget_seconds, positive_seconds
 from model.cases import CaseInput, CasePaths, read_case
+from model.contract import (BODY_DIR, MRI_DIR, PLATFORM_INPUT, PLATFORM_OUTPUT, REGION_FILE, RESULTS_FILE, SCT_DIR,
+                            UNCERTAINTY_DIR)
 from model.device import choose_device, peak_memory_summary, report
 from model.errors import InputError, NonFiniteOutput
 from model.imageio import hu_to_sct, is_image_file, write_image
@@ -29,16 +31,6 @@ from model.preprocessing.intensity import FlatMRError
 from model.registry import WeightsChoice, available_regions, find_model
 
 log = logging.getLogger("process")
-
-MRI_DIR = Path("images/mri")
-BODY_DIR = Path("images/body")
-SCT_DIR = Path("images/synthetic-ct")
-UNCERTAINTY_DIR = Path("images/synthetic-ct-uncertainty")  # only with --uncertainty-samples
-REGION_FILE = "region.json"
-RESULTS_FILE = "results.json"
-# results.json names the files as the platform sees them, whatever the local folders.
-PLATFORM_INPUT = Path("/input")
-PLATFORM_OUTPUT = Path("/output")
 
 
 def read_region(input_dir: Path) -> str:

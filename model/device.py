@@ -100,7 +100,7 @@ def cpu_model() -> str:
 
 
 def describe(device: torch.device) -> dict:
-    """What the device report says, as a dict (also written by model.gpu_check)."""
+    """What the device report says, as a dict (also written by tools.gpu_check)."""
     import torch.distributed as dist
 
     from model.precision import cuda_native_bf16, native_cpu_bf16

@@ -135,7 +135,7 @@ def load_weights(module: torch.nn.Module, path: Path) -> torch.nn.Module:
 
 
 def warm_start(nets: dict[str, torch.nn.Module], folder: Path) -> dict[str, tuple[int, int]]:
-    """Start ``nets`` from a verified model folder's weights (fine-tuning, ``model.train --init``): every tensor
+    """Start ``nets`` from a verified model folder's weights (fine-tuning, ``tools.train --init``): every tensor
     whose name and shape match is copied, the rest keep their fresh values (a network the folder lacks, or a
     layer built otherwise). Returns name -> (tensors copied, tensors in the network) for the networks the folder
     has; a folder that gives nothing is refused."""

@@ -5,19 +5,19 @@
 #
 #   scripts/brain_cache_check.sh [WORKDIR] [BEFORE]      (default /tmp/brainscale; ~10 min on 2 cores)
 #
-# The phantoms: 12 brain cases (seeds 200-211, python -m model.phantom), the 4-case set the first 4.
+# The phantoms: 12 brain cases (seeds 200-211, python -m tools.phantom), the 4-case set the first 4.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=${1:-/tmp/brainscale}; BEFORE=${2:-}
 if [ ! -d "$B/all12" ]; then
-  (cd "$ROOT" && python -m model.phantom --region brain --cases 12 --seed 200 --format mha --out "$B/all12")
+  (cd "$ROOT" && python -m tools.phantom --region brain --cases 12 --seed 200 --format mha --out "$B/all12")
   mkdir -p "$B/first4"
   find "$B/all12" -mindepth 1 -maxdepth 1 -type d | sort | head -4 | xargs -I{} cp -r {} "$B/first4/"
 fi
 run() {  # TREE SET STAGE LABEL [train options...]
   local tree=$1 set=$2 stage=$3 label=$4; shift 4
   local out=$B/run-$label-$stage-$set; rm -rf "$out"
-  (cd "$tree" && /usr/bin/time -f "$label $set $stage peak %M KB %e s" python -m model.train "$stage" --data "$B/$set" \
+  (cd "$tree" && /usr/bin/time -f "$label $set $stage peak %M KB %e s" python -m tools.train "$stage" --data "$B/$set" \
     --config configs/brain_ldm_demo.json --out "$out" --iterations 5 --device cpu "$@" > "$out.log" 2>&1) || tail -3 "$out.log"
   tail -1 "$out.log"
 }

@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from model.evaluation.metrics import image_metrics  # noqa: E402
+from tools.metrics.image import image_metrics  # noqa: E402
 
 
 def official_metrics(path: Path):

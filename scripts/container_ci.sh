@@ -87,12 +87,17 @@ check_contents() {  # EXPECTED: the files in /opt/algorithm, and a user that is 
     contents=$(engine run --rm --network none --entrypoint ls "$IMAGE" /opt/algorithm | tr '\n' ' ')
     echo "/opt/algorithm: $contents"
     [[ $contents == "$1" ]] || die "unexpected files in the image (expected: $1)"
-    # the developer tools stay out of the image (.dockerignore): the phantom generator, the data engine, the benchmarks, the GPU check
-    contents=$(engine run --rm --network none --entrypoint ls "$IMAGE" /opt/algorithm/model | tr '\n' ' ')
-    echo "/opt/algorithm/model: $contents"
-    for tool in tools synth phantom.py bench.py gpu_check dose; do
-        [[ " $contents " != *" $tool "* ]] || die "model/$tool is in the image: .dockerignore should keep it out"
-    done
+    # the image's code is the runtime package, model/, exactly as the checkout has it, and no developer tool
+    # (tools/: training, phantoms, the data engine, evaluation, dose, benchmarks, the GPU check) is importable there
+    local shipped expected
+    shipped=$(engine run --rm --network none --entrypoint find "$IMAGE" /opt/algorithm/model -name '*.py' \
+        | sed 's|^/opt/algorithm/||' | sort | tr '\n' ' ')
+    expected=$(find model -name '*.py' | sort | tr '\n' ' ')
+    [[ $shipped == "$expected" ]] || die "the image's model/ differs from the checkout's: $shipped"
+    echo "/opt/algorithm/model: the checkout's $(wc -w <<<"$expected") modules"
+    engine run --rm --network none --entrypoint python "$IMAGE" -c \
+        'import importlib.util, sys; sys.exit(importlib.util.find_spec("tools") is not None)' \
+        || die "the developer tools (tools/) are importable in the image"
     engine run --rm --network none --entrypoint id "$IMAGE"
     [[ $(engine run --rm --network none --entrypoint id "$IMAGE" -u) != 0 ]] || die "the image runs as root"
 }

@@ -3,7 +3,7 @@
 #   here, once:   pip download monai==1.6.1 --no-deps -d .device/wheels     (.device/ is git-ignored)
 #   there:        scripts/gpu_check.sh OUT_DIR [--only SECTION ...]          (carry .device/wheels)
 # MONAI is installed from the carried wheel into .device/site (no index, no dependencies) when it does not
-# import; then python -m model.gpu_check writes OUT_DIR/results.json and OUT_DIR/results.md.
+# import; then python -m tools.gpu_check writes OUT_DIR/results.json and OUT_DIR/results.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:?usage: scripts/gpu_check.sh OUT_DIR [--only SECTION ...]}"
@@ -18,4 +18,4 @@ if ! python -c "import monai" 2>/dev/null; then
     export PYTHONPATH="$PWD/.device/site${PYTHONPATH:+:$PYTHONPATH}"
 fi
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || true
-python -m model.gpu_check --out "$out" "$@"
+python -m tools.gpu_check --out "$out" "$@"

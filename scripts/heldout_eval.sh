@@ -6,19 +6,19 @@
 #
 # 1. phantom cases in the container layout (seeds SEED .. SEED+CASES-1; training used other seeds),
 # 2. one process.py run over all of them (MRs and masks paired by file name),
-# 3. model.evaluate on the sCTs and on the bulk-water baseline (0 HU inside the body), with the SynthRAD2023
+# 3. tools.evaluation on the sCTs and on the bulk-water baseline (0 HU inside the body), with the SynthRAD2023
 #    metrics and again with SynthRAD2025's (--challenge 2025: PSNR to 3071 HU, masked MS-SSIM);
 # ACQUISITION=second-centre (or second-centre-t2-urine, pelvis only) makes the cases' MR as another centre would
-# (model/tools/phantom.py, "Second-centre variant": the same anatomy, CT and mask as the default cases of those seeds);
+# (tools/phantom.py, "Second-centre variant": the same anatomy, CT and mask as the default cases of those seeds);
 # ANATOMY=unseen (pelvis) draws anatomy outside the data engine's training ranges (very obese, a very full bladder,
 # large gas; case ids 1PU...). Every evaluation prints a table by the CT's tissue class beside bulk water.
 # 4. with DOSE=1 (and the dose tools, requirements-dose.txt): each case's dose evaluation, photon and proton plans
-#    on the CT recalculated on the sCT and on bulk water, with the phantom's target and organs (model.evaluate --dose),
+#    on the CT recalculated on the sCT and on bulk water, with the phantom's target and organs (tools.evaluation --dose),
 #    into WORKDIR/dose/ (summary.md, and per case metrics.json, report.md, pictures).
 set -euo pipefail
 region=${1:-pelvis}; cases=${2:-5}; seed=${3:-1000}; weights=${4:-weights}; work=${5:-runs/heldout-$region}
 rm -rf "$work"
-python -m model.phantom --region "$region" --cases "$cases" --seed "$seed" --out "$work/cases" --layout container \
+python -m tools.phantom --region "$region" --cases "$cases" --seed "$seed" --out "$work/cases" --layout container \
     --acquisition "${ACQUISITION:-default}" --anatomy "${ANATOMY:-default}"
 mkdir -p "$work/input/images/mri" "$work/input/images/body" "$work/input/ground-truth"
 for case in "$work"/cases/*/; do  # the files named by case id (1PX1000.mha), so every table lists cases by id
@@ -32,15 +32,15 @@ for case in "$work"/cases/*/; do  # the files named by case id (1PX1000.mha), so
 done
 python process.py --input "$work/input" --output "$work/output" --weights "$weights" --device cpu
 echo "== model ($weights)"
-python -m model.evaluate --pred "$work/output/images/synthetic-ct" --gt "$work/input/ground-truth" \
+python -m tools.evaluation --pred "$work/output/images/synthetic-ct" --gt "$work/input/ground-truth" \
     --mask "$work/input/images/body" --json "$work/model.json"
 echo "== bulk-water baseline"
-python -m model.evaluate --baseline water --gt "$work/input/ground-truth" \
+python -m tools.evaluation --baseline water --gt "$work/input/ground-truth" \
     --mask "$work/input/images/body" --json "$work/water.json"
 echo "== SynthRAD2025 metrics: model, then bulk water"
-python -m model.evaluate --challenge 2025 --pred "$work/output/images/synthetic-ct" --gt "$work/input/ground-truth" \
+python -m tools.evaluation --challenge 2025 --pred "$work/output/images/synthetic-ct" --gt "$work/input/ground-truth" \
     --mask "$work/input/images/body" --json "$work/model_2025.json"
-python -m model.evaluate --challenge 2025 --baseline water --gt "$work/input/ground-truth" \
+python -m tools.evaluation --challenge 2025 --baseline water --gt "$work/input/ground-truth" \
     --mask "$work/input/images/body" --json "$work/water_2025.json"
 python - "$work" <<'PY'
 import json, sys
@@ -57,6 +57,6 @@ print(f"== bone Dice {tissues['bone_dice']:.3f}; worse than water in: {', '.join
 PY
 if [ "${DOSE:-0}" = 1 ]; then
     echo "== dose (photon and proton plans on the CT, recalculated on the sCT and on bulk water)"
-    python -m model.evaluate --pred "$work/output/images/synthetic-ct" --gt "$work/input/ground-truth" \
+    python -m tools.evaluation --pred "$work/output/images/synthetic-ct" --gt "$work/input/ground-truth" \
         --mask "$work/input/images/body" --dose "$work/dose" --structures "$work/input/structures" --region "$region"
 fi

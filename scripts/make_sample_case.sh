@@ -14,11 +14,11 @@ esac
 case_dir=test/cases/$region
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-python -m model.phantom --region "$region" --cases 1 --seed "$seed" --out "$tmp/cases" --layout container
+python -m tools.phantom --region "$region" --cases 1 --seed "$seed" --out "$tmp/cases" --layout container
 rm -rf "$case_dir"
 mkdir -p "$(dirname "$case_dir")"
 mv "$tmp/cases/$prefix$(printf %04d "$seed")" "$case_dir"
-rm -rf "$case_dir/structures"  # the planning structures (for model.dose) are not part of a sample case
+rm -rf "$case_dir/structures"  # the planning structures (for tools.dose) are not part of a sample case
 python process.py --input "$case_dir" --output "$tmp/output" --weights weights --device cpu
 cp "$tmp/output/results.json" "$case_dir/expected_output.json"
 mkdir -p "$case_dir/expected"

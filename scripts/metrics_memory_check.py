@@ -2,8 +2,8 @@
 
     python scripts/metrics_memory_check.py CASE_DIR [--module PATH/TO/metrics.py]
 
-``CASE_DIR`` holds ct.mha and mask.mha (``python -m model.phantom --synthrad-size --format mha`` makes them);
-``--module`` runs another version of model/evaluation/metrics.py, e.g. from ``git worktree add /tmp/old REV``,
+``CASE_DIR`` holds ct.mha and mask.mha (``python -m tools.phantom --synthrad-size --format mha`` makes them);
+``--module`` runs another version of tools/metrics/image.py, e.g. from ``git worktree add /tmp/old REV``,
 in its own process, so that two versions compare side by side.
 """
 from __future__ import annotations

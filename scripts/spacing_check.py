@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import process  # noqa: E402
-from model.evaluation.evaluate import evaluate  # noqa: E402
-from model.tools.phantom import make_case  # noqa: E402
+from tools.evaluation.evaluate import evaluate  # noqa: E402
+from tools.phantom import make_case  # noqa: E402
 
 
 def resampled(image: sitk.Image, spacing_xyz, interpolator, fill: float = 0.0) -> sitk.Image:

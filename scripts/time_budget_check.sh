@@ -25,7 +25,7 @@ for budget in default 10 4; do
         wall=$(awk "BEGIN {print $EPOCHREALTIME - $start}")
         case_s=$(sed -n 's/.*device cpu, \([0-9.]*\) s (budget.*/\1/p' "$out.log")
         ran=$(sed -n 's/.*sampled \(.*\) in .* of the case.*/\1/p' "$out.log")
-        mae=$(python -m model.evaluate --pred "$out/images/synthetic-ct" --gt "$case/ground-truth" \
+        mae=$(python -m tools.evaluation --pred "$out/images/synthetic-ct" --gt "$case/ground-truth" \
               --mask "$case/images/body" 2>/dev/null | awk '$1 == "mean" {print $2}')
         printf '%-10s %-4s %-9.1f %-9s %-34s %s\n' "$budget" "$run" "$wall" "$case_s" "$ran" "$mae"
     done

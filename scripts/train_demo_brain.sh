@@ -5,8 +5,8 @@
 set -euo pipefail
 run=${1:-runs/brain-demo}
 config=configs/brain_ldm_demo.json
-python -m model.phantom --region brain --cases 24 --seed 0 --out runs/data/brain-train
-python -m model.train autoencoder --data runs/data/brain-train --config $config --out "$run/autoencoder"
-python -m model.train diffusion --data runs/data/brain-train --config $config --out "$run/diffusion" --previous "$run/autoencoder/model"
-python -m model.train controlnet --data runs/data/brain-train --config $config --out "$run/controlnet" --previous "$run/diffusion/model"
+python -m tools.phantom --region brain --cases 24 --seed 0 --out runs/data/brain-train
+python -m tools.train autoencoder --data runs/data/brain-train --config $config --out "$run/autoencoder"
+python -m tools.train diffusion --data runs/data/brain-train --config $config --out "$run/diffusion" --previous "$run/autoencoder/model"
+python -m tools.train controlnet --data runs/data/brain-train --config $config --out "$run/controlnet" --previous "$run/diffusion/model"
 echo "model folder: $run/controlnet/model (copy it to weights/brain/, keep weights/brain/TRAINING.md, then scripts/make_sample_case.sh brain)"

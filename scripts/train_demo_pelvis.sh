@@ -8,8 +8,8 @@
 #    (configs/pelvis_pix2pix_demo.json): 1500 iterations, lr 5e-4 decaying to 0 from iteration 750.
 set -euo pipefail
 run=${1:-runs/pelvis-demo}
-python -m model.phantom --region pelvis --cases 24 --seed 0 --out runs/data/pelvis-train
-python -m model.train pix2pix --data runs/data/pelvis-train --config configs/experiments/pelvis_pix2pix_demo_v1.json --out "$run/base"
-python -m model.train pix2pix --data runs/data/pelvis-train --config configs/experiments/pelvis_pix2pix_demo_v1.json --out "$run/base" --resume --iterations 5400
-python -m model.train pix2pix --data runs/data/pelvis-train --config configs/pelvis_pix2pix_demo.json --out "$run/robust" --init "$run/base/model"
+python -m tools.phantom --region pelvis --cases 24 --seed 0 --out runs/data/pelvis-train
+python -m tools.train pix2pix --data runs/data/pelvis-train --config configs/experiments/pelvis_pix2pix_demo_v1.json --out "$run/base"
+python -m tools.train pix2pix --data runs/data/pelvis-train --config configs/experiments/pelvis_pix2pix_demo_v1.json --out "$run/base" --resume --iterations 5400
+python -m tools.train pix2pix --data runs/data/pelvis-train --config configs/pelvis_pix2pix_demo.json --out "$run/robust" --init "$run/base/model"
 echo "model folder: $run/robust/model (copy it to weights/pelvis/, keep weights/pelvis/TRAINING.md, then scripts/make_sample_case.sh)"

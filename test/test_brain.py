@@ -7,21 +7,21 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 import torch
-from brain_fixtures import tiny_brain_config, tiny_brain_spec, write_brain_folder
-from conftest import ROOT, make_image, write_container_input
 
 import process
+from brain_fixtures import tiny_brain_config, tiny_brain_spec, write_brain_folder
+from conftest import ROOT, make_image, write_container_input
 from model.cases import CaseInput
 from model.config import load_config
 from model.errors import InputError, WeightsError
-from model.losses.perceptual import BACKBONES, PerceptualLoss3D, backbone_file, build_backbone, load_backbone
 from model.networks.latent import (build_autoencoder, build_controlnet, build_unet, check_shapes, controlled_prediction,
                                    embedded_conditioning)
 from model.pipelines import load_pipeline
 from model.preprocessing.headgrid import from_grid, plan_fit, to_grid
 from model.registry import ModelEntry
-from model.train.tasks.latent_stages import latent_crop
 from model.weights import load_weights, read_config, save_weights
+from tools.train.losses.perceptual import BACKBONES, PerceptualLoss3D, backbone_file, build_backbone, load_backbone
+from tools.train.tasks.latent_stages import latent_crop
 
 
 def head(shape=(40, 48, 44), box=((5, 30), (6, 40), (8, 36)), seed=0):
@@ -302,7 +302,7 @@ def test_uncertainty_map_next_to_the_sct_when_asked(tmp_path, brain_weights, cap
 
 
 def test_benchmark_times_one_sampling_step_and_a_whole_brain_case(tmp_path, brain_weights, capsys):
-    from model.tools import bench
+    from tools import bench
 
     config = tmp_path / "config.json"
     config.write_text(json.dumps(tiny_brain_config()))
@@ -317,7 +317,7 @@ def test_benchmark_times_one_sampling_step_and_a_whole_brain_case(tmp_path, brai
 
 
 def test_benchmark_times_each_brain_training_step_in_float32_and_bf16(tmp_path, capsys):
-    from model.tools import bench
+    from tools import bench
 
     config = tiny_brain_config()
     del config["latent"], config["weights"]

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 import torch
-from brain_fixtures import tiny_brain_config, write_brain_folder
-from conftest import TINY_CONFIG, write_container_input, write_model_folder
 from monai.inferers import sliding_window_inference
 from test_brain import brain_images
 
 import process
+from brain_fixtures import tiny_brain_config, write_brain_folder
+from conftest import TINY_CONFIG, write_container_input, write_model_folder
 from model.budget import SamplingPlan, TimeBudget, budget_seconds, fit_samples_and_steps, window_count, windows_per_axis
 from model.cases import CaseInput
 from model.config import SlidingWindow, parse_config
@@ -204,7 +204,7 @@ def test_the_first_window_batch_says_whether_the_volume_fits(caplog):
 
 
 def test_the_benchmark_runs_a_random_weights_model_under_a_time_budget(tmp_path, caplog):
-    from model.tools import bench
+    from tools import bench
 
     caplog.set_level(logging.INFO)
     config = tiny_brain_config(**{"sampler.samples": 2, "sampler.steps": 5, "sampler.min_steps": 2})

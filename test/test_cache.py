@@ -1,4 +1,4 @@
-"""The case cache (model.train.cache): built once, memory-mapped, invalidated per case, bit for bit the
+"""The case cache (tools.dataset.cache): built once, memory-mapped, invalidated per case, bit for bit the
 in-memory path's patches."""
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import os
 import numpy as np
 import pytest
 import torch
-from brain_fixtures import tiny_brain_config
 
-from model.tools.phantom import make_case, write_case
-from model.train.cache import ArrayFile, CaseCache
-from model.train.data import PatchSampler, find_cases, load_training_case
+from brain_fixtures import tiny_brain_config
+from tools.dataset.cache import ArrayFile, CaseCache
+from tools.dataset.cases import PatchSampler, find_cases, load_training_case
+from tools.phantom import make_case, write_case
 
 PERCENTILES = (0.5, 99.5)
 
@@ -117,8 +117,8 @@ def test_the_autoencoder_stage_cuts_its_patches_from_the_grid_fitted_case(brain,
     """The brain autoencoder trains on patches of the case fitted to the model grid, from the cache's own
     entries for that form: MR and CT from the same grid voxels, in network units, bit for bit the in-memory fit's
     (a regression test: the CT was once cut in HU from the unfitted case)."""
-    from model.train.tasks.autoencoder import AutoencoderTask
-    from model.train.tasks.brain import on_grid
+    from tools.train.tasks.autoencoder import AutoencoderTask
+    from tools.train.tasks.brain import on_grid
 
     spec = tiny_stage_spec()
     paths = find_cases(brain)
@@ -150,9 +150,8 @@ def test_latents_are_encoded_once_per_autoencoder_and_read_by_every_later_stage(
     autoencoder reads them from the cache without encoding, and gets the same values; another autoencoder
     encodes its own."""
     from brain_fixtures import write_brain_folder
-
-    from model.train.tasks.brain import grid_fit
-    from model.train.tasks.latent_stages import ControlNetTask, DiffusionTask
+    from tools.train.tasks.brain import grid_fit
+    from tools.train.tasks.latent_stages import ControlNetTask, DiffusionTask
 
     raw = tiny_brain_config()
     raw["training"] = {"diffusion": {"iterations": 1, "flip_lr": True}, "controlnet": {"iterations": 1, "flip_lr": True}}

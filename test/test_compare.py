@@ -1,4 +1,4 @@
-"""model.evaluation.compare (what test.sh runs inside the image) on a real process.py output: it must pass an identical
+"""model.compare (what test.sh runs inside the image) on a real process.py output: it must pass an identical
 output and catch each kind of difference."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import SimpleITK as sitk
 
 import process
-from model.evaluation.compare import compare_case, main
+from model.compare import compare_case, main
 
 SCT = "images/synthetic-ct/case.mha"
 

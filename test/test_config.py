@@ -1,5 +1,5 @@
 """The validated config (model.config): every shipped config and model folder loads; a misspelled key, a wrong
-type or a missing required value in any top-level section is refused by ``python -m model.train`` with one line
+type or a missing required value in any top-level section is refused by ``python -m tools.train`` with one line
 naming the file and the key path."""
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from dataclasses import FrozenInstanceError
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 
+from conftest import ROOT
 from model.config import CONFIGS, LatentDiffusionConfig, Pix2PixConfig, load_config, parse_config
 from model.errors import InputError, WeightsError
-from model.train.__main__ import main as train_main
+from tools.train.__main__ import main as train_main
 
 PELVIS = ROOT / "configs" / "pelvis_pix2pix_demo.json"
 BRAIN = ROOT / "configs" / "brain_ldm_demo.json"
@@ -153,7 +153,8 @@ def test_the_registries_agree_on_every_model_family():
     """A family's config class, pipeline and training tasks are registered in three places that must agree
     (model/pipelines/__init__.py says how to add one)."""
     from model.pipelines import pipeline_classes
-    from model.train.tasks import TrainingTask, task_classes
+    from tools.train.tasks import task_classes
+    from tools.train.tasks.base import TrainingTask
 
     pipelines = pipeline_classes()
     assert set(pipelines) == set(CONFIGS)

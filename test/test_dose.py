@@ -1,4 +1,4 @@
-"""python -m model.dose on a small phantom: the CT against itself, a perturbed CT and bulk water, both modalities,
+"""python -m tools.dose on a small phantom: the CT against itself, a perturbed CT and bulk water, both modalities,
 and its refusals. (pyRadPlan and pymedphys: requirements-dose.txt, which the test environment installs.)"""
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ import pytest
 import SimpleITK as sitk
 
 from conftest import ROOT
-
-from model.dose.__main__ import main as dose_main
+from tools.dose.__main__ import main as dose_main
 
 SPACING = (3.0, 3.0, 3.0)
 
@@ -146,10 +145,10 @@ def test_a_missing_dose_install_names_the_command(phantom, tmp_path, monkeypatch
 
 @pytest.mark.slow
 def test_evaluate_dose_scores_every_case_with_its_structures(phantom, tmp_path, capsys):
-    """model.evaluate --dose: the cases paired by file name, targets and organs from --structures, a summary."""
+    """tools.evaluation --dose: the cases paired by file name, targets and organs from --structures, a summary."""
     import shutil
 
-    from model.evaluation.evaluate import main as evaluate_main
+    from tools.evaluation.evaluate import main as evaluate_main
 
     for folder, source in (("gt", "ct"), ("mask", "body"), ("pred", "perturbed")):
         (tmp_path / folder).mkdir()

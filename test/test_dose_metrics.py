@@ -1,8 +1,8 @@
-"""model.dose.metrics on arrays worked out by hand."""
+"""tools.dose.metrics on arrays worked out by hand."""
 import numpy as np
 import pytest
 
-from model.dose.metrics import (beam_direction, conformity, dose_at_volume, dvh_metrics, dvh_score, gamma_pass_rates,
+from tools.dose.metrics import (beam_direction, conformity, dose_at_volume, dvh_metrics, dvh_score, gamma_pass_rates,
                                 high_dose_mae, range_shift, wepl_to_distal_edge)
 
 
@@ -91,8 +91,8 @@ def test_conformity_is_taken_at_the_level_asked():
 def test_the_shipped_dose_config_loads_and_a_mistake_names_the_key(tmp_path):
     import json
 
-    from model.dose.config import DEFAULT_CONFIG, load_dose_config
     from model.errors import InputError
+    from tools.dose.config import DEFAULT_CONFIG, load_dose_config
 
     config = load_dose_config()
     assert config.photon.gantry_angles_deg == (0.0, 90.0, 180.0, 270.0) and config.proton.gantry_angles_deg == (90.0, 270.0)

@@ -1,4 +1,4 @@
-"""model.evaluation.evaluate on real image files: pairing, the JSON report, the water baseline, refusals."""
+"""tools.evaluation.evaluate on real image files: pairing, the JSON report, the water baseline, refusals."""
 from __future__ import annotations
 
 import json
@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 import SimpleITK as sitk
-from conftest import make_image
 
-from model.evaluation.evaluate import main as evaluate_main
-from model.evaluation.metrics import image_metrics, water_baseline
+from conftest import make_image
+from tools.evaluation.evaluate import main as evaluate_main
+from tools.metrics.image import image_metrics, water_baseline
 
 
 def write(path, array):

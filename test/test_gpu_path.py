@@ -15,21 +15,21 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from brain_fixtures import tiny_brain_config, tiny_brain_spec
-from conftest import ROOT, typed
 from test_container import assert_fails_cleanly, run_process
 
+from brain_fixtures import tiny_brain_config, tiny_brain_spec
+from conftest import ROOT, typed
 from model import device as device_module
 from model import precision as precision_module
 from model.cases import CaseInput
 from model.config import Generator, SlidingWindow, load_config
 from model.errors import InputError, NonFiniteOutput
-from model.metaio import read_mha
 from model.networks.latent import build_autoencoder, build_controlnet, build_unet
 from model.pipelines.latent_windows import decode_windows, encode_windows
 from model.pipelines.ldm import LatentDiffusionPipeline
 from model.pipelines.sliding import GIB, predict_volume, run_windows, window_plan
 from model.precision import InferencePrecision, inference_precision, training_autocast, with_float32_retry
+from tools.gpu_check.metaio import read_mha
 
 CPU = torch.device("cpu")
 
@@ -42,7 +42,7 @@ def attention_config(sdpa: bool) -> dict:
 
 
 def head_case(shape=(20, 22, 20)) -> CaseInput:
-    from model.metaio import MetaImage
+    from tools.gpu_check.metaio import MetaImage
 
     z, y, x = np.ogrid[: shape[0], : shape[1], : shape[2]]
     body = sum(((a - n / 2) / (0.42 * n)) ** 2 for a, n in zip((z, y, x), shape)) <= 1
@@ -51,7 +51,7 @@ def head_case(shape=(20, 22, 20)) -> CaseInput:
 
 
 def pipeline_for(config: dict, state: dict | None = None) -> LatentDiffusionPipeline:
-    from model.gpu_check.sections import reinit_zero_layers
+    from tools.gpu_check.sections import reinit_zero_layers
 
     config = typed(config)
     torch.manual_seed(0)
@@ -88,7 +88,7 @@ def test_the_method_config_runs_its_attention_through_sdpa():
 
 @pytest.mark.slow
 def test_bench_compares_the_two_attentions_side_by_side(tmp_path, capsys):
-    from model.tools.bench import main
+    from tools.bench import main
 
     config = attention_config(sdpa=True)
     config["sampler"]["steps"] = 2
@@ -302,7 +302,7 @@ def test_the_window_batch_changes_the_output_by_float_rounding_at_most():
 
 
 def test_the_diffusion_stage_draws_no_mr_to_copy_to_the_device():
-    from model.train.tasks.latent_stages import LatentSampler
+    from tools.train.tasks.latent_stages import LatentSampler
 
     items = [{"mr": torch.zeros(1, 1, 8, 8, 8), "mu": torch.zeros(1, 2, 4, 4, 4), "sigma": torch.ones(1, 2, 4, 4, 4)}]
     mr, z = LatentSampler(items, np.random.default_rng(0), factor=2, with_mr=False).sample()
@@ -367,7 +367,7 @@ def test_gpu_check_smoke_runs_every_section_without_simpleitk_and_writes_both_fi
         (blocked / f"{name}.py").write_text(f"raise ImportError('{name} is absent on the GPU machine (test double)')\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(blocked), str(ROOT)])}
     out = tmp_path / "check"
-    result = subprocess.run([sys.executable, "-m", "model.gpu_check", "--smoke", "--out", str(out)], cwd=ROOT, env=env,
+    result = subprocess.run([sys.executable, "-m", "tools.gpu_check", "--smoke", "--out", str(out)], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     results = json.loads((out / "results.json").read_text())
@@ -384,9 +384,9 @@ def test_gpu_check_smoke_runs_every_section_without_simpleitk_and_writes_both_fi
 
 
 def test_gpu_check_keeps_what_it_has_when_a_section_overruns_its_time_limit(tmp_path, monkeypatch):
-    from model.gpu_check import __main__ as check
-    from model.gpu_check.report import write_results
-    from model.gpu_check.sections import SECTIONS, Section
+    from tools.gpu_check import __main__ as check
+    from tools.gpu_check.report import write_results
+    from tools.gpu_check.sections import SECTIONS, Section
 
     monkeypatch.setattr(check, "SECTIONS", {**SECTIONS, "correctness": Section(SECTIONS["correctness"].run, 1, 1)})
     for sub in ("sections", "logs"):

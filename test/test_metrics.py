@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from model.evaluation.metrics import image_metrics, mae, psnr, ssim, water_baseline
+from tools.metrics.image import image_metrics, mae, psnr, ssim, water_baseline
 
 C1 = (0.01 * 4024) ** 2
 C2 = (0.03 * 4024) ** 2

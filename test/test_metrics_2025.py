@@ -1,12 +1,12 @@
-"""The SynthRAD2025 image metrics (model.evaluation.metrics_2025) against values worked out by hand and the
+"""The SynthRAD2025 image metrics (tools.metrics.image_2025) against values worked out by hand and the
 formula evaluated window by window on small arrays."""
 import math
 
 import numpy as np
 import pytest
 
-from model.evaluation.metrics import image_metrics
-from model.evaluation.metrics_2025 import MS_SSIM_WEIGHTS, _downsample, _lcs_map, ms_ssim, psnr_2025
+from tools.metrics.image import image_metrics
+from tools.metrics.image_2025 import MS_SSIM_WEIGHTS, _downsample, _lcs_map, ms_ssim, psnr_2025
 
 R = 4095.0
 C1, C2 = (0.01 * R) ** 2, (0.03 * R) ** 2
@@ -70,7 +70,7 @@ def test_a_level_matches_the_formula_window_by_window():
     y = np.clip(x + rng.normal(0, 600, x.shape), 0, 4095).astype(np.float32)
     inside = np.zeros(x.shape, bool)
     inside[2:9, 3:11, 1:12] = True
-    from model.evaluation.metrics import masked_window_mean
+    from tools.metrics.common import masked_window_mean
 
     for weight in (1.0, MS_SSIM_WEIGHTS[1]):
         assert masked_window_mean((x, y), inside, _lcs_map(weight)) == pytest.approx(
@@ -87,7 +87,7 @@ def test_two_levels_multiply_the_first_level_and_the_downsampled_second():
     x, y = gt + 1024, pred + 1024
     inside = np.ones(shape, bool)
     first = _level_by_windows(x[:12, :12, :12], y[:12, :12, :12], inside[:12, :12, :12], 0.3)  # a corner, by hand
-    from model.evaluation.metrics import masked_window_mean
+    from tools.metrics.common import masked_window_mean
 
     corner = masked_window_mean((x[:12, :12, :12], y[:12, :12, :12]), inside[:12, :12, :12], _lcs_map(0.3))
     assert corner == pytest.approx(first, rel=1e-9)

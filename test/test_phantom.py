@@ -1,4 +1,4 @@
-"""Tests of the deterministic MR/CT/mask phantom generator (model.phantom)."""
+"""Tests of the deterministic MR/CT/mask phantom generator (tools.phantom)."""
 
 import json
 from pathlib import Path
@@ -8,8 +8,8 @@ import pytest
 import SimpleITK as sitk
 from scipy import ndimage
 
-from model.tools import phantom
-from model.tools.phantom import Tissue, main, make_case
+from tools import phantom
+from tools.phantom import Tissue, main, make_case
 
 SEEDS = range(6)
 

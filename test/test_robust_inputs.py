@@ -8,23 +8,24 @@ import copy
 import numpy as np
 import pytest
 import torch
+
 from brain_fixtures import tiny_brain_config, write_brain_folder
 from conftest import TINY_CONFIG, make_image, typed, write_model_folder
-
-from model.cases import CaseInput, mirrored, mirrorings, unmirror
+from model.cases import CaseInput
 from model.config import MRAugmentation
 from model.errors import InputError, WeightsError
-from model.evaluation.artifacts import checkerboard_figure, nyquist_ratio
 from model.networks.pix2pix import build_generator
 from model.pipelines import load_pipeline
+from model.pipelines.mirroring import mirrored, mirrorings, unmirror
 from model.preprocessing.intensity import normalise_mr
 from model.preprocessing.resample import plan_spacing
 from model.registry import ModelEntry
-from model.train.augment import MRAugmenter, bias_field
-from model.train.data import PatchSampler, UnitCase
-from model.train.tasks.latent_stages import LatentSampler
-from model.train.tasks.pix2pix import Pix2PixTask, at_spacing
 from model.weights import warm_start
+from tools.dataset.augment import MRAugmenter, bias_field
+from tools.dataset.cases import PatchSampler, UnitCase
+from tools.evaluation.artifacts import checkerboard_figure, nyquist_ratio
+from tools.train.tasks.latent_stages import LatentSampler
+from tools.train.tasks.pix2pix import Pix2PixTask, at_spacing
 
 CPU = torch.device("cpu")
 
@@ -198,7 +199,7 @@ def test_the_controlnet_sampler_augments_the_mr_block_not_the_latents():
 
 
 def test_augmenting_a_stage_that_never_sees_the_mr_is_refused():
-    from model.train.tasks.autoencoder import AutoencoderTask
+    from tools.train.tasks.autoencoder import AutoencoderTask
 
     config = tiny_brain_config()
     config["training"] = {"autoencoder": {"iterations": 1, "patch_size": [8, 8, 8], "augment_mr": {}}}

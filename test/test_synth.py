@@ -1,4 +1,4 @@
-"""The data engine (model.synth): anatomy ranges, random contrasts, rendering, the pool and training on it."""
+"""The data engine (tools.synth): anatomy ranges, random contrasts, rendering, the pool and training on it."""
 from __future__ import annotations
 
 import copy
@@ -9,18 +9,18 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from conftest import TINY_CONFIG, killed_during_step
 
+from conftest import TINY_CONFIG, killed_during_step
 from model.config import MRFamilies, SynthData
-from model.evaluation.tissue import CLASSES, mean_table, tissue_table, worse_than_water
-from model.synth.anatomy import make_anatomy, spacing_scale
-from model.synth.contrast import MR_FAMILIES, mr_lut
-from model.synth.pool import AnatomyPool, EngineSampler, read_block
-from model.synth.render import render_ct, render_mr
-from model.synth.spatial import deform, source_size
-from model.tools.phantom import DEFAULT_PELVIS, ENGINE_PELVIS, UNSEEN_PELVIS, Tissue, make_case
-from model.train.__main__ import main as train_main
-from model.train.loader import Batches
+from tools.metrics.tissue import CLASSES, mean_table, tissue_table, worse_than_water
+from tools.phantom import DEFAULT_PELVIS, ENGINE_PELVIS, UNSEEN_PELVIS, Tissue, make_case
+from tools.synth.anatomy import make_anatomy, spacing_scale
+from tools.synth.contrast import MR_FAMILIES, mr_lut
+from tools.synth.pool import AnatomyPool, EngineSampler, read_block
+from tools.synth.render import render_ct, render_mr
+from tools.synth.spatial import deform, source_size
+from tools.train.__main__ import main as train_main
+from tools.train.loader import Batches
 
 SMALL = (0.25, 0.25, 0.5)  # voxels per phantom voxel (x, y, z): a pelvis at 4 x 4 x 5 mm, fast to draw
 SPACING = (5.0, 4.0, 4.0)  # z, y, x mm
@@ -99,7 +99,7 @@ def test_rendering_is_seeded_in_range_and_dark_outside_the_body():
 
 
 def test_read_block_pads_with_air_where_it_leaves_the_array(tmp_path):
-    from model.train.cache import ArrayFile
+    from tools.dataset.cache import ArrayFile
 
     array = np.arange(4 * 6 * 6, dtype=np.uint8).reshape(4, 6, 6) % 12 + 1
     np.save(tmp_path / "a.npy", array)
@@ -183,7 +183,7 @@ ENGINE_CONFIG["training"] = {
 
 @pytest.fixture(scope="module")
 def validation_data(tmp_path_factory):
-    from model.tools.phantom import write_case
+    from tools.phantom import write_case
 
     root = tmp_path_factory.mktemp("engine-val")
     write_case(make_case("pelvis", 0), root, layout="dataset", fmt="mha")
@@ -201,7 +201,7 @@ def engine_train(data, out, config, *extra):
 def test_training_on_the_engine_validates_on_data_and_resumes_exactly(validation_data, tmp_path, monkeypatch):
     import torch
 
-    from model.train.tasks.pix2pix import Pix2PixTask
+    from tools.train.tasks.pix2pix import Pix2PixTask
 
     straight = tmp_path / "straight"
     assert engine_train(validation_data, straight, ENGINE_CONFIG) == 0
@@ -236,8 +236,8 @@ def test_engine_memory_stays_flat_as_anatomies_come_and_go(tmp_path):
 
 
 def test_a_mixed_sampler_cuts_its_share_from_the_cases_and_the_rest_from_the_engine(tmp_path):
-    from model.synth.pool import MixedSampler
-    from model.train.data import PatchSampler, UnitCase
+    from tools.dataset.cases import PatchSampler, UnitCase
+    from tools.synth.pool import MixedSampler
 
     engine = sampler(tmp_path)
     case = UnitCase("1PX0000", np.full((20, 40, 40), 0.5, np.float32), np.full((20, 40, 40), 0.25, np.float32),
@@ -261,8 +261,8 @@ def test_the_engine_refuses_a_region_it_cannot_draw_naming_the_setting(validatio
 
 @pytest.mark.slow
 def test_the_command_writes_whole_engine_cases_that_read_as_training_data(tmp_path, capsys):
-    from model.synth.__main__ import main
-    from model.train.data import find_cases, load_training_case
+    from tools.dataset.cases import find_cases, load_training_case
+    from tools.synth.__main__ import main
 
     main(["--region", "pelvis", "--cases", "1", "--first", "3", "--out", str(tmp_path), "--format", "mha"])
     assert "1PE0003 Pelvis MR" in capsys.readouterr().out

@@ -13,19 +13,19 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, TINY_CONFIG, killed_during_step, typed
 from safetensors.torch import load_file
 
+from conftest import ROOT, TINY_CONFIG, killed_during_step, typed
 from model.cases import CaseInput
 from model.imageio import to_array
 from model.pipelines import load_pipeline
 from model.precision import onednn_uses_amx
 from model.registry import ModelEntry
-from model.tools.phantom import make_case, write_case
-from model.train.__main__ import main as train_main
-from model.train.data import crop_patch, find_cases, split_cases
-from model.train.tasks.pix2pix import Pix2PixTask
 from model.weights import verify_manifest
+from tools.dataset.cases import crop_patch, find_cases, split_cases
+from tools.phantom import make_case, write_case
+from tools.train.__main__ import main as train_main
+from tools.train.tasks.pix2pix import Pix2PixTask
 
 CONFIG = copy.deepcopy(TINY_CONFIG)
 del CONFIG["weights"]
@@ -77,7 +77,7 @@ def test_training_writes_logs_previews_and_a_working_model_folder(dataset, confi
     config = json.loads((model / "config.json").read_text())
     assert config["weights"] == {"generator": "generator.safetensors"}
     assert config["provenance"]["seed"] == 0
-    assert [c.split(" --data")[0] for c in config["provenance"]["commands"]] == ["python -m model.train pix2pix"]
+    assert [c.split(" --data")[0] for c in config["provenance"]["commands"]] == ["python -m tools.train pix2pix"]
     assert config["provenance"]["validation_cases"] == held_out
     pipeline = load_pipeline(ModelEntry("Pelvis", "pix2pix", model), torch.device("cpu"))
     case = make_case("pelvis", 5)
@@ -134,7 +134,7 @@ def test_two_processes_with_torchrun(dataset, config_file, tmp_path):
     """DistributedDataParallel over the gloo backend, 2 CPU processes; the harness checks the ranks agree."""
     out = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "model.train",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "tools.train",
            "pix2pix", "--data", str(dataset), "--config", str(config_file), "--out", str(out), "--device", "cpu"]
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -162,7 +162,7 @@ def test_split_is_deterministic_and_disjoint():
 def test_a_preview_is_three_mid_slices_of_mr_sct_ct_and_error_at_square_pixels(tmp_path):
     from PIL import Image
 
-    from model.train.preview import save_preview
+    from tools.train.preview import save_preview
 
     rng = np.random.default_rng(0)
     mr, sct, ct = (rng.uniform(-1, 1, (6, 10, 12)).astype(np.float32),
@@ -208,7 +208,7 @@ sys.path[:0] = ["test", "."]
 logging.basicConfig(level=logging.WARNING)
 from conftest import typed
 from test_train import CONFIG
-from model.train.tasks.pix2pix import Pix2PixTask
+from tools.train.tasks.pix2pix import Pix2PixTask
 for seed in range(8):
     torch.manual_seed(seed)
     config = copy.deepcopy(CONFIG)

@@ -11,19 +11,19 @@ import sys
 import numpy as np
 import pytest
 import torch
+
 from brain_fixtures import TINY_BRAIN
 from conftest import ROOT, typed
-
-from model.evaluation.error_budget import main as budget_main
-from model.evaluation.metrics import mae
 from model.imageio import hu_to_sct, to_array
 from model.pipelines import load_pipeline
 from model.registry import ModelEntry
-from model.tools.phantom import make_case, write_case
-from model.train.__main__ import main as train_main
-from model.train.data import find_cases, load_training_case
-from model.train.tasks.latent_stages import LatentSampler
 from model.weights import read_config, verify_manifest, write_manifest
+from tools.dataset.cases import find_cases, load_training_case
+from tools.evaluation.error_budget import main as budget_main
+from tools.metrics.image import mae
+from tools.phantom import make_case, write_case
+from tools.train.__main__ import main as train_main
+from tools.train.tasks.latent_stages import LatentSampler
 
 STAGE = {"flip_lr": True, "lr": 1e-3, "val_cases": 1, "val_interval": 2, "checkpoint_interval": 1, "log_interval": 1, "seed": 0}
 CONFIG = {k: v for k, v in TINY_BRAIN.items() if k not in ("weights", "latent", "inference")}
@@ -79,12 +79,12 @@ def test_each_stage_logs_validates_and_exports(stages):
         assert len(list((out / "previews").glob("*.png"))) == 1
     provenance = read_config(stages / "controlnet" / "model")["provenance"]
     assert provenance["previous_stage"] == str(stages / "diffusion" / "model")
-    assert provenance["commands"][0].startswith("python -m model.train controlnet")
+    assert provenance["commands"][0].startswith("python -m tools.train controlnet")
     diffusion = provenance["previous_provenance"]  # every stage's training travels with the final folder
-    assert diffusion["commands"][0].startswith("python -m model.train diffusion")
+    assert diffusion["commands"][0].startswith("python -m tools.train diffusion")
     assert diffusion["previous_stage"] == str(stages / "ae" / "model")
     autoencoder = diffusion["previous_provenance"]
-    assert autoencoder["commands"][0].startswith("python -m model.train autoencoder")
+    assert autoencoder["commands"][0].startswith("python -m tools.train autoencoder")
     assert autoencoder["previous_stage"] is None and autoencoder["previous_provenance"] is None
 
 
@@ -123,7 +123,7 @@ def test_bf16_stages_train_in_bfloat16_and_export_float32_weights(stages):
     from safetensors.torch import load_file
 
     from model.precision import onednn_uses_amx
-    from model.train.tasks.latent_stages import DiffusionTask
+    from tools.train.tasks.latent_stages import DiffusionTask
 
     config = json.loads((stages / "config.json").read_text())
     task = DiffusionTask(typed(config), torch.device("cpu"), previous=stages / "ae" / "model")
@@ -170,7 +170,7 @@ def test_resume_refuses_another_previous_stage_folder(stages, dataset, tmp_path,
 
 
 def test_latent_blocks_come_with_the_mr_block_over_the_same_voxels(tmp_path):
-    from model.train.cache import ArrayFile
+    from tools.dataset.cache import ArrayFile
 
     factor, latent = 4, (6, 7, 5)
     index = np.arange(np.prod(latent), dtype=np.float32).reshape(1, 1, *latent)  # each latent voxel its own value
@@ -195,7 +195,7 @@ def test_latent_blocks_come_with_the_mr_block_over_the_same_voxels(tmp_path):
 def test_a_mirrored_item_pairs_the_mirrored_mr_block_with_its_latent(tmp_path):
     """Where ``flip``, the MR is read unmirrored from the cache and mirrored in the sampler; its block must be the
     one over the same voxels as the (mirrored CT's) latent block."""
-    from model.train.cache import ArrayFile
+    from tools.dataset.cache import ArrayFile
 
     factor, latent = 2, (3, 4, 5)
     mr = np.random.default_rng(1).standard_normal([n * factor for n in latent]).astype(np.float32)
@@ -249,7 +249,7 @@ def test_stage_errors_are_one_line(stages, dataset, tmp_path, capsys):
 def test_controlnet_stage_with_two_processes_under_torchrun(stages, dataset, tmp_path):
     """DDP on the ControlNet (the frozen UNet stays outside it), gloo, 2 CPU processes agreeing at the end."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "model.train",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "tools.train",
            "controlnet", "--data", str(dataset), "--config", str(stages / "config.json"), "--out", str(tmp_path / "run"),
            "--device", "cpu", "--previous", str(stages / "diffusion" / "model")]
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)

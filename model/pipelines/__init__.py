@@ -11,16 +11,16 @@ How to add a model family (say ``cyclegan``), step by step:
    defaults and ranges; register it in ``model.config.CONFIGS["cyclegan"]``.
    Every config file with ``"pipeline": "cyclegan"`` is then checked against it.
 2. **Its networks** - model/networks/cyclegan.py: builders that take the typed
-   sections (as model/networks/pix2pix.py does); losses go in model/losses/.
+   sections (as model/networks/pix2pix.py does); losses go in tools/train/losses/.
 3. **Its pipeline** - model/pipelines/cyclegan.py: a ``Pipeline`` subclass with
    ``name = "cyclegan"``, ``config_class``, ``from_folder`` (build the networks,
    ``model.weights.load_weights`` each file of ``config.weights``) and ``predict``;
    reuse model/pipelines/sliding.py for windows. Add it to :func:`pipeline_classes`.
-4. **Its training** - model/train/tasks/cyclegan.py: a ``TrainingTask`` subclass
-   (model/train/tasks/__init__.py says what it supplies) registered in
-   ``model.train.tasks.task_classes``; its ``export`` saves with
+4. **Its training** - tools/train/tasks/cyclegan.py: a ``TrainingTask`` subclass
+   (tools/train/tasks/__init__.py says what it supplies) registered in
+   ``tools.train.tasks.task_classes``; its ``export`` saves with
    ``model.weights.save_networks`` (add the file names to ``WEIGHTS_FILES``).
-5. **Its weights** - ``python -m model.train cyclegan ...`` writes ``<out>/model/``;
+5. **Its weights** - ``python -m tools.train cyclegan ...`` writes ``<out>/model/``;
    copy it to ``weights/<region>/``. A new region with an existing family needs
    only that folder: no code (model/registry.py).
 6. **Tests** - a tiny config in test/, a training run to a model folder, and

@@ -96,7 +96,7 @@ def latent_to_hu(autoencoder, latent: torch.Tensor, fit: GridFit, config: Latent
 
 def reconstruct_hu(autoencoder, ct_grid: np.ndarray, fit: GridFit, config: LatentDiffusionConfig) -> np.ndarray:
     """A CT on the grid ([-1, 1]) encoded and decoded by the autoencoder, in HU on the MR's voxels: the ceiling
-    of any sCT this autoencoder decodes (the autoencoder stage's validation, and model.error_budget)."""
+    of any sCT this autoencoder decodes (the autoencoder stage's validation, and tools.evaluation.error_budget)."""
     mu, _ = encode_grid(autoencoder, ct_grid, config)
     return latent_to_hu(autoencoder, mu, fit, config)
 

@@ -16,13 +16,13 @@ import numpy as np
 import torch
 
 from model.budget import SamplingPlan, TimeBudget, synchronized_clock
-from model.cases import mirrored, mirrorings, unmirror
 from model.config import LatentDiffusionConfig
 from model.errors import NonFiniteOutput
 from model.networks.latent import (build_autoencoder, build_controlnet, build_ddim, build_unet, check_shapes,
                                    controlled_prediction, embedded_conditioning, latent_shape)
 from model.pipelines.base import Pipeline
 from model.pipelines.latent_windows import decode_seconds, latent_to_hu, scale_factor
+from model.pipelines.mirroring import mirrored, mirrorings, unmirror
 from model.precision import InferencePrecision, inference_precision, with_float32_retry
 from model.preprocessing.headgrid import GridFit, fit_case, to_grid
 from model.preprocessing.intensity import normalise_mr

@@ -7,11 +7,11 @@ import numpy as np
 import torch
 
 from model.budget import TimeBudget
-from model.cases import mirrorings, unmirror
 from model.config import Pix2PixConfig
 from model.errors import WeightsError
 from model.networks.pix2pix import Pix2PixGenerator, build_generator, downsampling_factors
 from model.pipelines.base import Pipeline
+from model.pipelines.mirroring import mirrorings, unmirror
 from model.pipelines.sliding import predict_volume
 from model.precision import inference_precision, with_float32_retry
 from model.preprocessing.intensity import normalise_mr, unit_to_ct

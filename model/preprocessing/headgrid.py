@@ -13,7 +13,7 @@ mean of 2 x 2 x 2 voxels), as in training. Back onto the MR's finer voxels they 
 resampled with cubic convolution, axis by axis: trilinear interpolation blurs the
 skull's thin cortical shells further, and on the phantom validation CTs the grid's
 own round trip lost 71.6 HU of MAE with it against 56.2 HU with cubic convolution
-(`python -m model.error_budget`, its "grid" row).
+(`python -m tools.evaluation.error_budget`, its "grid" row).
 """
 from __future__ import annotations
 

@@ -1,1 +1,0 @@
-"""The prepared GPU check (``python -m model.gpu_check``)."""

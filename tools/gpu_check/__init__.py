@@ -1,0 +1,1 @@
+"""The prepared GPU check (``python -m tools.gpu_check``)."""
