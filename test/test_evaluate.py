@@ -8,6 +8,7 @@ import pytest
 import SimpleITK as sitk
 
 from conftest import make_image
+from tools.evaluation.artifacts import main as artifacts_main
 from tools.evaluation.evaluate import main as evaluate_main
 from tools.metrics.image import image_metrics, water_baseline
 
@@ -88,3 +89,29 @@ def test_missing_ground_truth_and_wrong_grid_are_refused(tmp_path, cases, capsys
     write(tmp_path / "pred" / "a.mha", pred[:, :, :-1])
     assert evaluate_main(["--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"), "--mask", str(tmp_path / "mask")]) == 1
     assert "pred/a.mha: size (15, 14, 12) differs from the CT's (16, 14, 12)" in capsys.readouterr().err
+
+
+def test_the_checkerboard_figure_refuses_bad_input_in_one_line(tmp_path, cases, capsys):
+    """python -m tools.evaluation.artifacts: an unpaired case, a file that is not an image, an empty mask - one line
+    naming the file, exit 1 (it used to be a traceback)."""
+    ct, pred, mask = cases["1PA001"]
+    args = ["--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"), "--mask", str(tmp_path / "mask")]
+    write(tmp_path / "gt" / "a.mha", ct)
+    write(tmp_path / "mask" / "a.mha", mask)
+    write(tmp_path / "pred" / "b.mha", pred)
+    assert artifacts_main(args) == 1
+    assert capsys.readouterr().err.splitlines() == [f"error: {tmp_path / 'gt'}: no ground-truth CT for case 'b'"]
+    (tmp_path / "pred" / "b.mha").unlink()
+    write(tmp_path / "pred" / "a.mha", pred)
+    write(tmp_path / "mask" / "a.mha", np.zeros_like(mask))
+    assert artifacts_main(args) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "mask/a.mha: the body mask is empty" in err[0]
+    (tmp_path / "gt" / "a.mha").write_bytes(b"not an image")
+    assert artifacts_main(args) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "gt/a.mha" in err[0]
+    write(tmp_path / "gt" / "a.mha", ct)
+    write(tmp_path / "mask" / "a.mha", mask)
+    assert artifacts_main(args) == 0
+    assert capsys.readouterr().out.startswith("a ")

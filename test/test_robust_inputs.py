@@ -269,3 +269,15 @@ def test_warm_start_refuses_a_folder_without_those_networks(tmp_path):
     (folder / "generator.safetensors").write_bytes(b"x")
     with pytest.raises(WeightsError, match="manifest|sha256|checksum"):
         warm_start({"generator": generator("transpose")}, folder)
+
+
+def test_a_non_finite_sct_is_refused_as_non_finite_output():
+    """The last check before the sCT is written raises the error the pipelines retry and the container reports,
+    not a bare RuntimeError."""
+    from model.errors import NonFiniteOutput
+    from model.preprocessing.intensity import sct_voxels
+
+    body = np.ones((2, 2, 2), bool)
+    with pytest.raises(NonFiniteOutput, match="NaN or Inf"):
+        sct_voxels(np.full((2, 2, 2), np.nan, np.float32), body)
+    assert sct_voxels(np.full((2, 2, 2), 12.4, np.float32), body).tolist() == np.full((2, 2, 2), 12).tolist()

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from model.errors import NonFiniteOutput
+
 # The sCT's range and its value outside the body (the container's output, and the challenge's clipping).
 HU_MIN, HU_MAX = -1024, 3071
 HU_OUTSIDE_BODY = -1000
@@ -25,7 +27,7 @@ def unit_to_ct(unit: np.ndarray) -> np.ndarray:
 def sct_voxels(hu: np.ndarray, body: np.ndarray) -> np.ndarray:
     """The container's output voxels: int16 HU in [-1024, 3071], -1000 outside the body."""
     if not np.isfinite(hu).all():
-        raise RuntimeError("the network produced NaN or Inf; refusing to write the sCT")
+        raise NonFiniteOutput("the network produced NaN or Inf; refusing to write the sCT")
     sct = np.clip(np.rint(hu), HU_MIN, HU_MAX).astype(np.int16)
     sct[~body] = HU_OUTSIDE_BODY
     return sct

@@ -11,6 +11,13 @@ from pathlib import Path
 from model.errors import InputError
 
 INSTALL = "pip install --no-deps -r requirements-dose.txt"
+MODALITIES = ("photon", "proton")
+MODALITY_CHOICES = (*MODALITIES, "both")  # a command's --modality
+
+
+def chosen_modalities(choice: str) -> tuple[str, ...]:
+    """The modalities a command's ``--modality`` asks for."""
+    return MODALITIES if choice == "both" else (choice,)
 
 
 def require_dose_tools() -> None:

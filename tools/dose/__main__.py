@@ -15,6 +15,7 @@ from pathlib import Path
 
 from model.cli import exit_code
 from model.errors import InputError
+from tools.dose import MODALITY_CHOICES, chosen_modalities, require_dose_tools
 
 
 def _organ(text: str) -> tuple[str, Path]:
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target", type=Path, help="the target mask (default: a sphere by the documented rule)")
     parser.add_argument("--oar", type=_organ, action="append", default=[], metavar="NAME=MASK", help="an organ at risk")
     parser.add_argument("--mr", type=Path, help="the MR, for the report's pictures only")
-    parser.add_argument("--modality", choices=("photon", "proton", "both"), default="both")
+    parser.add_argument("--modality", choices=MODALITY_CHOICES, default="both")
     parser.add_argument("--prescription", type=float, help="Gy (default: the region's, from the config)")
     parser.add_argument("--region", choices=("pelvis", "brain"), default="pelvis",
                         help="picks the default prescription and target rule (default pelvis)")
@@ -42,8 +43,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     def run() -> None:
-        from tools.dose import require_dose_tools
-
         require_dose_tools()
         from tools.dose.config import load_dose_config
         from tools.dose.run import run_case
@@ -54,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         if len(organs) != len(args.oar):
             raise InputError(Path("--oar"), "an organ name is given twice")
         config = load_dose_config(args.config)
-        modalities = ("photon", "proton") if args.modality == "both" else (args.modality,)
+        modalities = chosen_modalities(args.modality)
         paths = {"ct": args.ct, "sct": args.sct, "mask": args.mask, "target": args.target, "organs": organs, "mr": args.mr}
         result = run_case(args.sct.name.split(".")[0], paths, config, args.region, modalities, args.prescription, args.out)
         from tools.dose.report import markdown_table, summary_rows

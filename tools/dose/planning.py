@@ -23,7 +23,6 @@ from model.imageio import array_to_image
 from tools.dose.config import Beams, DoseConfig
 from tools.dose.inputs import DoseCase
 
-MODALITIES = ("photon", "proton")
 ENGINES = {"photon": "SVDPB", "proton": "HongPB"}  # pyRadPlan's pencil-beam engines
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tools.dose import MODALITIES
 from tools.dose.inputs import DoseCase
 
 
@@ -118,7 +119,7 @@ def summary_rows(case_id: str, result: dict) -> list[list[str]]:
         image = result["image"][which]
         row = [f"{case_id} {'sCT' if which == 'sct' else 'water'}", _fmt(image["mae_2023"], 1), _fmt(image["psnr_2025"]),
                _fmt(image["ms_ssim_2025"], 4)]
-        for modality in ("photon", "proton"):
+        for modality in MODALITIES:
             entry = result["modalities"].get(modality, {}).get(which)
             if entry is None:
                 row += ["-"] * 4

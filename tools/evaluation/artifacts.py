@@ -46,7 +46,8 @@ def checkerboard_figure(sct: np.ndarray, ct: np.ndarray, body: np.ndarray) -> di
 def main(argv=None) -> int:
     from pathlib import Path
 
-    from model.imageio import read_image, read_on_grid, to_array
+    from model.cli import exit_code
+    from model.imageio import check_mask, read_image, read_on_grid, to_array
     from tools.evaluation.evaluate import pair_evaluation_files  # SimpleITK: only for the command
 
     parser = argparse.ArgumentParser(prog="python -m tools.evaluation.artifacts", description=__doc__.split("\n")[0])
@@ -54,18 +55,20 @@ def main(argv=None) -> int:
     parser.add_argument("--gt", required=True, type=Path, help="CT folder")
     parser.add_argument("--mask", required=True, type=Path, help="body mask folder")
     args = parser.parse_args(argv)
-    rows = []
-    for case, (pred, gt, mask) in pair_evaluation_files(args.pred, args.gt, args.mask).items():
-        ct_image = read_image(gt)
-        figure = checkerboard_figure(to_array(read_on_grid(pred, ct_image, "CT")), to_array(ct_image),
-                                     to_array(read_on_grid(mask, ct_image, "CT")) > 0)
-        rows.append(figure)
-        print(case, " ".join(f"{k} {v:.2f}" for k, v in figure.items()))
-    if rows:
-        print("median", " ".join(f"{k} {np.nanmedian([r.get(k, np.nan) for r in rows]):.2f}" for k in AXES
-                                 if any(k in r for r in rows)))
-    return 0
 
+    def report():
+        rows = []
+        for case, (pred, gt, mask) in pair_evaluation_files(args.pred, args.gt, args.mask).items():
+            ct_image = read_image(gt)
+            body = check_mask(to_array(read_on_grid(mask, ct_image, "CT")), mask)
+            figure = checkerboard_figure(to_array(read_on_grid(pred, ct_image, "CT")), to_array(ct_image), body)
+            rows.append(figure)
+            print(case, " ".join(f"{k} {v:.2f}" for k, v in figure.items()))
+        if rows:
+            print("median", " ".join(f"{k} {np.nanmedian([r.get(k, np.nan) for r in rows]):.2f}" for k in AXES
+                                     if any(k in r for r in rows)))
+
+    return exit_code(report)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -31,6 +31,7 @@ import numpy as np
 from model.cli import exit_code
 from model.errors import InputError
 from model.imageio import check_mask, image_stem, is_image_file, read_image, read_on_grid, to_array
+from tools.dose import MODALITY_CHOICES, chosen_modalities, require_dose_tools
 from tools.metrics.image import CHALLENGES, image_metrics, water_baseline
 from tools.metrics.tissue import format_tissue_table, mean_table, tissue_table
 
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--structures", type=Path, help="with --dose: <case>/target.* and organs at risk")
     parser.add_argument("--region", choices=("pelvis", "brain"), default="pelvis", help="with --dose: prescription and "
                                                                                          "default target (default pelvis)")
-    parser.add_argument("--modality", choices=("photon", "proton", "both"), default="both")
+    parser.add_argument("--modality", choices=MODALITY_CHOICES, default="both")
     parser.add_argument("--dose-config", type=Path, help="with --dose: dose settings (default configs/dose/default.json)")
     args = parser.parse_args(argv)
 
@@ -155,7 +156,6 @@ def case_structures(folder: Path | None, case: str) -> tuple[Path | None, dict[s
 
 
 def dose_report(args) -> None:
-    from tools.dose import require_dose_tools
 
     require_dose_tools()
     from model.files import write_text_atomic
@@ -164,7 +164,7 @@ def dose_report(args) -> None:
     from tools.dose.run import run_case
 
     config = load_dose_config(args.dose_config)
-    modalities = ("photon", "proton") if args.modality == "both" else (args.modality,)
+    modalities = chosen_modalities(args.modality)
     results = []
     for case, (pred, gt, mask) in pair_evaluation_files(args.pred, args.gt, args.mask).items():
         target, organs = case_structures(args.structures, case)
