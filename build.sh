@@ -10,6 +10,7 @@
 #                        torch's CUDA build from PyPI, which a GPU needs.
 #   PIP_EXTRA_INDEX_URL=URL  another index for pip, e.g. https://download.pytorch.org/whl/cu126: torch's CUDA
 #                        12.6 build, for an NVIDIA driver older than CUDA 13.0's (580)
+[[ ${1:-} != -h && ${1:-} != --help ]] || { sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0; }  # the header above
 set -euo pipefail
 cd "$(dirname "$0")"
 # shellcheck source=scripts/container_engine.sh

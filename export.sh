@@ -9,6 +9,7 @@
 #        /opt/ml/model for every job, and process.py takes it instead of the image's bundled weights: a new
 #        model without a new image. No container engine is needed for this.
 #   CONTAINER_ENGINE, IMAGE, PIP_FIND_LINKS, PIP_EXTRA_INDEX_URL as for build.sh
+[[ ${1:-} != -h && ${1:-} != --help ]] || { sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0; }  # the header above
 set -euo pipefail
 cd "$(dirname "$0")"
 

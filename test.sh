@@ -15,6 +15,7 @@
 #   only in floating-point summation order;
 #   MEAN_ABS_HU (default 5) in the mean, and no per-voxel bound unless MAX_ABS_HU is set, with GPU=1: fp16
 #   sampling on a GPU moves more than the last bits (this bound has not been measured on a GPU yet).
+[[ ${1:-} != -h && ${1:-} != --help ]] || { sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0; }  # the header above
 set -euo pipefail
 cd "$(dirname "$0")"
 # shellcheck source=scripts/container_engine.sh

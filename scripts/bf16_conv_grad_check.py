@@ -11,6 +11,7 @@ have a NaN or Inf, and how far the bf16 gradient is from the float32 one.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 
 import torch
@@ -52,4 +53,6 @@ def main(trials: int = 10) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(*(int(a) for a in sys.argv[1:2])))
+    parser = argparse.ArgumentParser(prog="python scripts/bf16_conv_grad_check.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("trials", nargs="?", type=int, default=10, help="weight gradients per kernel (default 10)")
+    sys.exit(main(parser.parse_args().trials))

@@ -6,6 +6,7 @@
 #   scripts/brain_cache_check.sh [WORKDIR] [BEFORE]      (default /tmp/brainscale; ~10 min on 2 cores)
 #
 # The phantoms: 12 brain cases (seeds 200-211, python -m tools.phantom), the 4-case set the first 4.
+[[ ${1:-} != -h && ${1:-} != --help ]] || { sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0; }  # the header above
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=${1:-/tmp/brainscale}; BEFORE=${2:-}

@@ -12,6 +12,7 @@
 # daemon from Debian's docker.io) and makes a local stand-in for the base image when it is missing
 # (scripts/make_base_standin.sh, into Podman; Docker loads it from Podman). Both builds share that base
 # image and this machine's wheel of torch (PIP_FIND_LINKS=/opt/wheels where present).
+[[ ${1:-} != -h && ${1:-} != --help ]] || { sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0; }  # the header above
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$(date +%s)

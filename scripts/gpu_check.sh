@@ -4,6 +4,7 @@
 #   there:        scripts/gpu_check.sh OUT_DIR [--only SECTION ...]          (carry .device/wheels)
 # MONAI is installed from the carried wheel into .device/site (no index, no dependencies) when it does not
 # import; then python -m tools.gpu_check writes OUT_DIR/results.json and OUT_DIR/results.md.
+[[ ${1:-} != -h && ${1:-} != --help ]] || { sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0; }  # the header above
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:?usage: scripts/gpu_check.sh OUT_DIR [--only SECTION ...]}"

@@ -15,6 +15,7 @@
 # 4. with DOSE=1 (and the dose tools, requirements-dose.txt): each case's dose evaluation, photon and proton plans
 #    on the CT recalculated on the sCT and on bulk water, with the phantom's target and organs (tools.evaluation --dose),
 #    into WORKDIR/dose/ (summary.md, and per case metrics.json, report.md, pictures).
+[[ ${1:-} != -h && ${1:-} != --help ]] || { sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0; }  # the header above
 set -euo pipefail
 region=${1:-pelvis}; cases=${2:-5}; seed=${3:-1000}; weights=${4:-weights}; work=${5:-runs/heldout-$region}
 rm -rf "$work"

@@ -4,6 +4,7 @@
 # certificates, made to look like the official image (python and pip on PATH, pip allowed to install), and
 # imported into Podman under the official tag so that the Dockerfile builds unchanged.
 #   scripts/make_base_standin.sh            (root; needs debootstrap and podman)
+[[ ${1:-} != -h && ${1:-} != --help ]] || { sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0; }  # the header above
 set -euo pipefail
 TAG=docker.io/library/python:3.11-slim
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}

@@ -3,6 +3,7 @@
 # used in training), its ground-truth CT, and the expected output of the bundled weights on it
 # (expected_output.json = results.json, expected/<uuid>.mha = the sCT). Run after changing weights/<region>.
 #   scripts/make_sample_case.sh [pelvis|brain] [SEED]   (defaults: pelvis 909; the brain case uses 919)
+[[ ${1:-} != -h && ${1:-} != --help ]] || { sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0; }  # the header above
 set -euo pipefail
 cd "$(dirname "$0")/.."
 region=${1:-pelvis}

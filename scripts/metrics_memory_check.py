@@ -1,6 +1,6 @@
 """The image metrics of one case (its CT against the CT plus noise, in its mask): values, seconds, peak memory.
 
-    python scripts/metrics_memory_check.py CASE_DIR [--module PATH/TO/metrics.py]
+    python scripts/metrics_memory_check.py CASE_DIR [--module PATH/TO/image.py]
 
 ``CASE_DIR`` holds ct.mha and mask.mha (``python -m tools.phantom --synthrad-size --format mha`` makes them);
 ``--module`` runs another version of tools/metrics/image.py, e.g. from ``git worktree add /tmp/old REV``,
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import resource
+import sys
 import time
 from pathlib import Path
 
@@ -18,12 +19,13 @@ import numpy as np
 import SimpleITK as sitk
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the module under test imports tools.metrics
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("case", type=Path)
-    parser.add_argument("--module", type=Path, default=ROOT / "model" / "evaluation" / "metrics.py")
+    parser.add_argument("--module", type=Path, default=ROOT / "tools" / "metrics" / "image.py")
     args = parser.parse_args()
     spec = importlib.util.spec_from_file_location("metrics_under_test", args.module)
     metrics = importlib.util.module_from_spec(spec)

@@ -2,6 +2,7 @@
 # Run process.py twice on the same input with the same weights (so the same sampler seed) and check
 # that every sCT is bit-identical.
 #   scripts/same_seed_twice.sh [INPUT] [WEIGHTS] [DEVICE]   (defaults: test/cases/brain weights cpu)
+[[ ${1:-} != -h && ${1:-} != --help ]] || { sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0; }  # the header above
 set -euo pipefail
 input=${1:-test/cases/brain}; weights=${2:-weights}; device=${3:-cpu}
 tmp=$(mktemp -d)

@@ -5,6 +5,7 @@
 # settings it ran, the sCT's MAE against the phantom's ground-truth CT, and whether the sCT without the option
 # is byte-identical to the one in REFERENCE (a folder of sCTs, e.g. from the commit before; optional).
 #   scripts/time_budget_check.sh [RUNS] [REFERENCE]      (in the project's virtual environment)
+[[ ${1:-} != -h && ${1:-} != --help ]] || { sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0; }  # the header above
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}

@@ -2,6 +2,7 @@
 # Reproduce the demo brain weights in weights/brain/ (2 CPU cores): the three stages of the latent
 # diffusion model, each starting from the previous stage's exported model folder.
 #   scripts/train_demo_brain.sh [RUN_DIR]
+[[ ${1:-} != -h && ${1:-} != --help ]] || { sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0; }  # the header above
 set -euo pipefail
 run=${1:-runs/brain-demo}
 config=configs/brain_ldm_demo.json

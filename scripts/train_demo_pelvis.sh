@@ -6,6 +6,7 @@
 #    for 5400: lr 6.7e-4 at 3600, decaying to 0).
 # 2. Fine-tuned from it (--init) with MR intensity augmentation, at the model's voxel size of 2.5 x 1 x 1 mm
 #    (configs/pelvis_pix2pix_demo.json): 1500 iterations, lr 5e-4 decaying to 0 from iteration 750.
+[[ ${1:-} != -h && ${1:-} != --help ]] || { sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0; }  # the header above
 set -euo pipefail
 run=${1:-runs/pelvis-demo}
 python -m tools.phantom --region pelvis --cases 24 --seed 0 --out runs/data/pelvis-train

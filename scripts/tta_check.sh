@@ -3,6 +3,7 @@
 # second-centre variant, as shipped and with inference.tta_flips ["x"] (a copy of the folder, its manifest
 # rewritten), through scripts/heldout_eval.sh; the per-case times come from process.py's log.
 #   scripts/tta_check.sh [REGION] [WEIGHTS] [WORKDIR]     defaults: pelvis weights runs/tta-<region>
+[[ ${1:-} != -h && ${1:-} != --help ]] || { sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0; }  # the header above
 set -euo pipefail
 cd "$(dirname "$0")/.."
 region=${1:-pelvis}; weights=${2:-weights}; work=${3:-runs/tta-$region}
