@@ -10,8 +10,8 @@
 #    metrics and again with SynthRAD2025's (--challenge 2025: PSNR to 3071 HU, masked MS-SSIM);
 # ACQUISITION=second-centre (or second-centre-t2-urine, pelvis only) makes the cases' MR as another centre would
 # (tools/phantom.py, "Second-centre variant": the same anatomy, CT and mask as the default cases of those seeds);
-# ANATOMY=unseen (pelvis) draws anatomy outside the data engine's training ranges (very obese, a very full bladder,
-# large gas; case ids 1PU...). Every evaluation prints a table by the CT's tissue class beside bulk water.
+# ANATOMY=unseen draws anatomy outside the data engine's training ranges (pelvis: very obese, a very full bladder,
+# large gas, case ids 1PU...; brain: a thick skull and scalp fat, large ventricles, wide sulci, 1BU...). Every evaluation prints a table by the CT's tissue class beside bulk water.
 # 4. with DOSE=1 (and the dose tools, requirements-dose.txt): each case's dose evaluation, photon and proton plans
 #    on the CT recalculated on the sCT and on bulk water, with the phantom's target and organs (tools.evaluation --dose),
 #    into WORKDIR/dose/ (summary.md, and per case metrics.json, report.md, pictures).
