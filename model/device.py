@@ -23,7 +23,7 @@ log = logging.getLogger("device")
 # The oldest Linux driver each CUDA major version runs on (NVIDIA's CUDA compatibility table).
 MIN_DRIVER = {11: "450.80.02", 12: "525.60.13", 13: "580.65.06"}
 OLDER_CUDA_REMEDY = ("rebuild the image with a torch for an older CUDA, e.g. "
-                     "PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cu126 ./build.sh (README: The container image)")
+                     "PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cu126 ./build.sh (docs/container.md)")
 
 
 def cuda_driver_version() -> tuple[int, int] | None:
