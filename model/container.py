@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import SimpleITK as sitk
@@ -24,6 +21,7 @@ from model.contract import (BODY_DIR, MRI_DIR, PLATFORM_INPUT, PLATFORM_OUTPUT, 
                             UNCERTAINTY_DIR)
 from model.device import choose_device, peak_memory_summary, report
 from model.errors import InputError, NonFiniteOutput
+from model.files import staged_files
 from model.imageio import hu_to_sct, is_image_file, write_image
 from model.pipelines import load_pipeline
 from model.precision import configure_inference
@@ -124,8 +122,8 @@ def process_folder(input_dir: Path, output_dir: Path, weights: Path | WeightsCho
     log.info("time budget: %g s a case (%s)", seconds, source)
 
     output_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=output_dir))
-    try:
+    # results.json moves last, so that it only names files that exist
+    with staged_files(output_dir, last=RESULTS_FILE) as staging:
         results = []
         for paths in cases:
             budget = TimeBudget(seconds)
@@ -149,9 +147,6 @@ def process_folder(input_dir: Path, output_dir: Path, weights: Path | WeightsCho
             log.info("%s: region %s, pipeline %s, device %s, %.1f s (budget %g s), %s", paths.mr.name, entry.region,
                      entry.pipeline, device, budget.elapsed(), seconds, peak_memory_summary(device))
         (staging / RESULTS_FILE).write_text(json.dumps(results, indent=2) + "\n")
-        publish(staging, output_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return results
 
 
@@ -160,13 +155,3 @@ def std_image(std, case: CaseInput) -> sitk.Image:
     image = sitk.GetImageFromArray((std * case.body).astype("float32"))
     image.CopyInformation(case.mr_image)
     return image
-
-
-def publish(staging: Path, output_dir: Path) -> None:
-    """Move the staged files into place; results.json last, so it only names files that exist."""
-    for path in sorted(staging.rglob("*")):
-        if path.is_file() and path.name != RESULTS_FILE:
-            target = output_dir / path.relative_to(staging)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(path, target)
-    os.replace(staging / RESULTS_FILE, output_dir / RESULTS_FILE)

@@ -9,7 +9,7 @@
 # 3. tools.evaluation on the sCTs and on the bulk-water baseline (0 HU inside the body), with the SynthRAD2023
 #    metrics and again with SynthRAD2025's (--challenge 2025: PSNR to 3071 HU, masked MS-SSIM);
 # ACQUISITION=second-centre (or second-centre-t2-urine, pelvis only) makes the cases' MR as another centre would
-# (tools/phantom.py, "Second-centre variant": the same anatomy, CT and mask as the default cases of those seeds);
+# (tools/phantom/acquisition.py, "Second-centre variant": the same anatomy, CT and mask as the default cases of those seeds);
 # ANATOMY=unseen draws anatomy outside the data engine's training ranges (pelvis: very obese, a very full bladder,
 # large gas, case ids 1PU...; brain: a thick skull and scalp fat, large ventricles, wide sulci, 1BU...). Every evaluation prints a table by the CT's tissue class beside bulk water.
 # 4. with DOSE=1 (and the dose tools, requirements-dose.txt): each case's dose evaluation, photon and proton plans

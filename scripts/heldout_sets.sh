@@ -5,7 +5,7 @@
 #   scripts/heldout_sets.sh [REGION] [WEIGHTS] [WORKDIR]     defaults: pelvis weights runs/heldout-sets-<region>
 #
 # Sets, 5 cases each (seeds 1000-1004, never trained on): the default look; the second centre; (pelvis) the
-# second centre with T2-bright urine; the unseen anatomy (outside the data engine's ranges: tools/phantom.py,
+# second centre with T2-bright urine; the unseen anatomy (outside the data engine's ranges: tools/phantom/pelvis.py, head.py,
 # UNSEEN_PELVIS / UNSEEN_BRAIN). Each set's full report is WORKDIR/<set>.log, its scores WORKDIR/<set>/*.json.
 [[ ${1:-} != -h && ${1:-} != --help ]] || { sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0; }  # the header above
 set -euo pipefail

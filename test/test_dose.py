@@ -3,7 +3,9 @@ and its refusals. (pyRadPlan and pymedphys: requirements-dose.txt, which the tes
 from __future__ import annotations
 
 import json
+import os
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -166,3 +168,62 @@ def test_evaluate_dose_scores_every_case_with_its_structures(phantom, tmp_path, 
     summary = (out / "summary.md").read_text()
     assert "| c1 sCT |" in summary and "| c1 water |" in summary
     assert "c1 sCT" in capsys.readouterr().out
+
+
+class Crash(BaseException):
+    """The process dying at that instant (a BaseException: no ``except Exception`` handler catches it)."""
+
+
+def _quick_run_case(monkeypatch):
+    """tools.dose.run.run_case with test doubles for the reading, the dose calculation and the pictures: only its
+    writing of the case folder runs."""
+    from types import SimpleNamespace
+
+    from tools.dose import report, run as run_module
+
+    monkeypatch.setattr(run_module, "read_dose_case", lambda *args: SimpleNamespace(grid=None))
+    monkeypatch.setattr(run_module, "evaluate_case", lambda *args: ({"modalities": {}}, {}))
+    monkeypatch.setattr(run_module, "image_scores", lambda case: {})
+    monkeypatch.setattr(report, "images_png", lambda path, case: path.write_bytes(b"new picture"))
+    monkeypatch.setattr(report, "summary_rows", lambda case_id, result: [])
+    monkeypatch.setattr(report, "markdown_table", lambda rows: "")
+    return lambda out: run_module.run_case("1PX0001", {"ct": None, "sct": None, "mask": None}, None, "Pelvis",
+                                           ("photon",), 3.0, out)
+
+
+def _old_output(out):
+    out.mkdir()
+    (out / "metrics.json").write_text('{"old": true}\n')
+    (out / "images.png").write_bytes(b"old picture")
+
+
+def test_a_crash_while_replacing_an_earlier_output_keeps_it(tmp_path, monkeypatch):
+    """The defect this guards against: the earlier output was deleted before the new one was renamed into place,
+    so dying between the two lost both. A crash at the rename (a test double for os.rename / os.replace) now
+    leaves the earlier output whole, and no staging folder behind."""
+    run_case = _quick_run_case(monkeypatch)
+    out = tmp_path / "out"
+    _old_output(out)
+    real_rename, real_replace = os.rename, os.replace
+
+    def crash_on_moving_in(real):
+        def move(src, dst, *args, **kwargs):
+            if Path(dst) == out and Path(src).name.startswith(".partial-"):
+                raise Crash
+            return real(src, dst, *args, **kwargs)
+        return move
+
+    monkeypatch.setattr(os, "rename", crash_on_moving_in(real_rename))
+    monkeypatch.setattr(os, "replace", crash_on_moving_in(real_replace))
+    with pytest.raises(Crash):
+        run_case(out)
+    assert json.loads((out / "metrics.json").read_text()) == {"old": True}
+    assert (out / "images.png").read_bytes() == b"old picture"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+    monkeypatch.setattr(os, "rename", real_rename)
+    monkeypatch.setattr(os, "replace", real_replace)
+    run_case(out)  # and without the crash the new output replaces it, nothing left beside it
+    assert json.loads((out / "metrics.json").read_text())["case"] == "1PX0001"
+    assert (out / "images.png").read_bytes() == b"new picture"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

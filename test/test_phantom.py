@@ -9,7 +9,9 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from tools import phantom
-from tools.phantom import Tissue, main, make_case
+from tools.phantom import Tissue, make_case
+from tools.phantom.__main__ import main
+from tools.phantom.tissues import MR_T1
 
 SEEDS = range(6)
 
@@ -237,7 +239,7 @@ def _median_mr(case, tissue):
 def _contrast_deviation(case):
     """Largest |log| of a tissue's median MR over fat's, relative to the nominal ratio of MR_T1."""
     fat = _median_mr(case, Tissue.FAT)
-    return max(abs(np.log(_median_mr(case, t) / fat / phantom.MR_T1[t])) for t in CONTRAST_TISSUES)
+    return max(abs(np.log(_median_mr(case, t) / fat / MR_T1[t])) for t in CONTRAST_TISSUES)
 
 
 def test_default_acquisition_is_the_default(pelvis_cases):

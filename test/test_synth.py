@@ -13,7 +13,8 @@ import pytest
 from conftest import TINY_CONFIG, killed_during_step
 from model.config import MRFamilies, SynthData
 from tools.metrics.tissue import CLASSES, mean_table, tissue_table, worse_than_water
-from tools.phantom import DEFAULT_PELVIS, ENGINE_PELVIS, UNSEEN_PELVIS, Tissue, make_case
+from tools.phantom import Tissue, make_case
+from tools.phantom.pelvis import DEFAULT_PELVIS, ENGINE_PELVIS, UNSEEN_PELVIS
 from tools.synth.anatomy import make_anatomy, spacing_scale
 from tools.synth.contrast import MR_FAMILIES, mr_lut
 from tools.synth.pool import AnatomyPool, EngineSampler, read_block

@@ -43,7 +43,6 @@ import itertools
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -52,6 +51,7 @@ import numpy as np
 from tqdm import tqdm
 
 from model.errors import InputError
+from model.files import staged_folder
 from model.preprocessing.intensity import HU_MAX, HU_MIN, ct_to_unit
 from tools.dataset.cases import MAX_CENTRES, TrainingCase, UnitCase, crop_patch, load_training_case
 
@@ -141,17 +141,10 @@ class CachedCase:
         folder = self.folder / name
         if not folder.is_dir():
             arrays = make()
-            staging = Path(tempfile.mkdtemp(prefix=f".partial-{name}-", dir=self.folder))
-            try:
+            # another process may write it first: theirs is the same, and kept
+            with staged_folder(folder, keep_existing=True) as staging:
                 for key, array in arrays.items():
                     np.save(staging / f"{key}.npy", np.ascontiguousarray(array))
-                try:
-                    os.replace(staging, folder)
-                except OSError:  # another process wrote it first (a non-empty folder is not replaced): theirs is the same
-                    if not folder.is_dir():
-                        raise
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
         return {p.stem: ArrayFile(p) for p in sorted(folder.glob("*.npy"))}
 
 
@@ -229,16 +222,11 @@ class CaseCache:
             del case  # the whole case goes; only the fitted volumes are written
             ct = unit.ct_unit.astype(np.float32)
             meta |= {"shape_zyx": list(ct.shape), "fit": {self.fit.name: self.fit.settings}, "bytes_per_voxel": 4 + 4}
-        staging = Path(tempfile.mkdtemp(prefix=f".partial-{case_id}-", dir=self.root))
-        try:
+        with staged_folder(target) as staging:  # replaces an entry left incomplete by hand
             np.save(staging / "mr.npy", np.ascontiguousarray(unit.mr_unit, dtype=np.float32))
             np.save(staging / "ct.npy", np.ascontiguousarray(ct))
             np.save(staging / "centres.npy", np.ascontiguousarray(unit.centres, dtype=np.int32))
             (staging / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
-            shutil.rmtree(target, ignore_errors=True)  # an entry left incomplete by hand
-            os.replace(staging, target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
         for stale in self.root.glob(f"{glob.escape(case_id)}-*"):  # the same case under an older key
             key = stale.name[len(case_id) + 1:]  # exactly 16 hex digits: not "<case_id>-b-<key>", another case's
             if stale != target and stale.is_dir() and len(key) == 16 and all(c in "0123456789abcdef" for c in key):

@@ -1,12 +1,10 @@
 """Evaluate one case into a folder, atomically: the doses (.mha on the dose grid), metrics.json, report.md and the
-pictures are written into a temporary folder beside ``out`` and renamed into place when all are done; an error
-leaves no ``out`` behind (and an earlier ``out`` untouched)."""
+pictures are written into a hidden folder beside ``out`` and renamed into place when all are done
+(model.files.staged_folder: an earlier ``out`` is replaced without ever going missing); an error leaves no ``out``
+behind (and an earlier ``out`` untouched)."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from model.device import peak_rss_gib
+from model.files import staged_folder
 from model.imageio import array_to_image
 from tools.dose import report
 from tools.dose.config import DoseConfig
@@ -37,8 +36,7 @@ def run_case(case_id: str, paths: dict, config: DoseConfig, region: str, modalit
     result = {"case": case_id, "region": region, **result, "image": image_scores(case)}
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".partial-{out.name}-", dir=out.parent))
-    try:
+    with staged_folder(out) as staging:
         report.images_png(staging / "images.png", case)
         for modality, volume in volumes.items():
             for name, dose in volume["doses"].items():
@@ -53,9 +51,4 @@ def run_case(case_id: str, paths: dict, config: DoseConfig, region: str, modalit
         pictures = " ".join(f"![{p.stem}]({p.name})" for p in sorted(staging.glob("*.png")))
         (staging / "report.md").write_text(f"# {case_id}: dose evaluation\n\n{report.markdown_table(report.summary_rows(case_id, result))}"
                                            f"\n{pictures}\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(staging, out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return result

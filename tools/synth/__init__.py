@@ -6,7 +6,7 @@ texture and a shape drawn at random for that sample, so the network never sees
 the same MR twice and has to read anatomy.
 
 - :mod:`tools.synth.anatomy`: label maps from the phantom generator's parametric
-  solids with wide anatomy ranges (``tools.phantom.ENGINE_PELVIS``: thin to
+  solids with wide anatomy ranges (``tools.phantom.pelvis.ENGINE_PELVIS``: thin to
   obese, empty to full bladder, no to large gas, bone sizes), plus fat strands
   and septa; no real image goes in.
 - :mod:`tools.synth.spatial`: per sample an affine (rotation, scaling) and a smooth

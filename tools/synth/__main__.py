@@ -18,8 +18,9 @@ from typing import Sequence
 import numpy as np
 
 from model.config import SynthData
-from tools.phantom import (CASE_PREFIX, HU_LIMITS, MR_MAX, REGIONS, PhantomCase, _body_mask, _random_header, _to_image,
-                           write_case)
+from tools.phantom.case import CASE_PREFIX, REGIONS, PhantomCase, write_case
+from tools.phantom.render import body_mask, random_header, to_image
+from tools.phantom.tissues import HU_LIMITS, MR_MAX
 from tools.synth.anatomy import ENGINE_STREAM, make_anatomy
 from tools.synth.render import mr_signal, render_ct
 
@@ -30,9 +31,9 @@ def make_engine_case(region: str, seed: int, index: int, settings: SynthData = S
     ct = np.clip(np.rint(render_ct(labels, settings, rng)), *HU_LIMITS).astype(np.int16)
     signal, drawn = mr_signal(labels, settings, rng)
     mr = np.clip(np.rint(signal * np.float32(rng.uniform(300, 2000) / drawn["peak"])), 0, MR_MAX).astype(np.int16)
-    mask = _body_mask(labels, rng)
-    origin, direction = _random_header(rng)
-    images = [_to_image(a, spacing, origin, direction) for a in (mr, ct, mask)]
+    mask = body_mask(labels, rng)
+    origin, direction = random_header(rng)
+    images = [to_image(a, spacing, origin, direction) for a in (mr, ct, mask)]
     return PhantomCase(case_id=f"{CASE_PREFIX[region][:2]}E{index:04d}", region=region, mr=images[0], ct=images[1],
                        mask=images[2], uuid=f"engine-{seed}-{index}", labels=labels, acquisition=drawn["family"])
 

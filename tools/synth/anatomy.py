@@ -1,9 +1,9 @@
 """Label maps for the data engine: the phantom generator's parametric anatomy over wide ranges, with septa.
 
-A pelvis is drawn by tools.phantom with :data:`~tools.phantom.ENGINE_PELVIS`
+A pelvis is drawn by tools.phantom with :data:`~tools.phantom.pelvis.ENGINE_PELVIS`
 (thin to very obese, an empty to a full bladder, bowel and rectum from no gas to
 mostly gas, femoral heads and sacrum of several sizes); a head with
-:data:`~tools.phantom.ENGINE_BRAIN` (skull 3.5-11 mm with tables and diploe,
+:data:`~tools.phantom.head.ENGINE_BRAIN` (skull 3.5-11 mm with tables and diploe,
 scalp fat, sulcal CSF, ventricles 0.6-1.7 x, sinuses 0.6-1.4 x, eyes). Then the tissues get the
 fine structure real fat and muscle have: thin soft-tissue septa through the fat
 (where a smooth random field crosses zero) and streaks of fat between muscles.
@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from tools.phantom import (BRAIN_SPACING, ENGINE_BRAIN, ENGINE_PELVIS, PELVIS_SPACING, Tissue, _brain_labels,
-                           _pelvis_labels)
+from tools.phantom import Tissue
+from tools.phantom.head import BRAIN_SPACING, ENGINE_BRAIN, brain_labels
+from tools.phantom.pelvis import ENGINE_PELVIS, PELVIS_SPACING, pelvis_labels
 from tools.synth.render import smooth_noise
 
 ENGINE_STREAM = 11  # anatomy ``index`` of a run seeded ``seed`` is drawn from default_rng([seed, ENGINE_STREAM, index])
@@ -37,11 +38,11 @@ def make_anatomy(region: str, seed: int, index: int, scale=(1.0, 1.0, 1.0)) -> t
         raise ValueError(f"the data engine draws {', '.join(REGIONS)} anatomy, not {region}")
     rng = np.random.default_rng([seed, ENGINE_STREAM, index])
     if region == "Pelvis":
-        labels, spacing, _ = _pelvis_labels(rng, scale, ENGINE_PELVIS)
+        labels, spacing, _ = pelvis_labels(rng, scale, ENGINE_PELVIS)
     else:
         if tuple(scale) != (1.0, 1.0, 1.0):
             raise ValueError("a head is drawn at the phantom's 1 mm")
-        labels, spacing = _brain_labels(rng, ENGINE_BRAIN)
+        labels, spacing = brain_labels(rng, ENGINE_BRAIN)
     add_septa(labels, rng, spacing)
     return labels, spacing
 

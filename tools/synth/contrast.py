@@ -4,7 +4,7 @@ MR. A family is drawn first (``SynthData.mr_families``, weights), then each
 tissue's mean is the family's nominal value times a jitter, and a within-tissue
 spread is drawn per tissue:
 
-- ``t1``: fat bright, fluid dark (the generator's own look, tools.phantom.MR_T1);
+- ``t1``: fat bright, fluid dark (the generator's own look, tools.phantom.tissues.MR_T1);
 - ``t2``: fluid (urine, CSF, vitreous) brightest, fat bright, muscle dark;
 - ``pd``: flat contrast between soft tissues;
 - ``fat_suppressed``: T1 or T2 with fat (and fatty marrow) dark;
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tools.phantom import MR_T1, Tissue
+from tools.phantom.tissues import MR_T1, Tissue
 
 N_TISSUES = len(Tissue)
 # Nominal intensities per family (fat ~ 1 in T1); tissues not named take their T1 value.
@@ -39,7 +39,7 @@ DARK_RANGE = (0.0, 0.08)
 FATTY = (Tissue.FAT, Tissue.MARROW, Tissue.DIPLOE)  # suppressed by fat suppression
 MR_FAMILIES = ("t1", "t2", "pd", "fat_suppressed", "inverted", "random")
 
-#: CT HU ranges per tissue, drawn per sample (wider than tools.phantom.CT_HU_RANGE).
+#: CT HU ranges per tissue, drawn per sample (wider than tools.phantom.tissues.CT_HU_RANGE).
 CT_HU: dict[Tissue, tuple[float, float]] = {
     Tissue.AIR: (-1000.0, -1000.0),
     Tissue.GAS: (-1000.0, -850.0),
