@@ -126,19 +126,17 @@ def configure_training(device: torch.device) -> None:
         torch.backends.cudnn.benchmark = True
 
 
-# ``training[.<stage>].amp`` -> autocast dtype. bfloat16 needs no loss scaling (float16 would, so it is not offered).
+# ``training[.<stage>].amp`` -> autocast dtype, one per string value of model.config.AmpSetting (the values a config
+# may give, checked when it is read). bfloat16 needs no loss scaling (float16 would, so it is not offered).
 AMP_DTYPES = {"bf16": torch.bfloat16}
 
 
 def training_autocast(setting, section: str, device: torch.device, source: str | Path):
     """A context-manager factory for the forward passes of one training step: autocast to ``setting``
-    ("bf16") or nothing (false or absent). Refused, naming the config file ``source``: any other value, and
-    bf16 on a GPU without native bf16."""
+    ("bf16") or nothing (false or absent); the config's value was checked when it was read. Refused, naming the
+    config file ``source``: bf16 on a GPU without native bf16 (a run-time check: it depends on the device)."""
     if setting in (False, None):
         return nullcontext
-    if setting not in AMP_DTYPES:
-        raise InputError(source, f"{section}.amp is {setting!r}: use {' or '.join(map(repr, AMP_DTYPES))}, "
-                                         f"or false for float32")
     if device.type == "cuda" and not cuda_native_bf16(device):
         major, minor = torch.cuda.get_device_capability(device)
         raise InputError(source, f"{section}.amp is {setting!r} but the GPU {torch.cuda.get_device_name(device)} "

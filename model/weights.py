@@ -13,16 +13,13 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from model.config import read_json
+from model.config import FAMILIES
 from model.errors import WeightsError
 from model.files import atomic_path, write_text_atomic
+from model.settings import read_json
 
 CONFIG = "config.json"
 MANIFEST = "manifest.sha256"
-# The file each network's weights are saved to, for every model family: what a model folder's ``weights``
-# table maps network names to (a folder may name other files; these are what training writes).
-WEIGHTS_FILES = {"generator": "generator.safetensors", "autoencoder": "autoencoder.safetensors",
-                 "unet": "unet.safetensors", "controlnet": "controlnet.safetensors"}
 # Weights are safetensors; torch checkpoints (e.g. trained with monai-generative) load too.
 TORCH_SUFFIXES = {".pt", ".pth"}
 
@@ -91,11 +88,13 @@ def save_weights(module: torch.nn.Module, path: Path) -> None:
         save_file(state, str(tmp))
 
 
-def save_networks(folder: Path, nets: dict[str, torch.nn.Module]) -> dict[str, str]:
-    """Each network into its file of :data:`WEIGHTS_FILES` in ``folder``; returns the config's ``weights`` table."""
+def save_networks(folder: Path, nets: dict[str, torch.nn.Module], pipeline: str) -> dict[str, str]:
+    """Each network into the file the model family ``pipeline`` declares for it (``Family.weights``,
+    model.config.families) in ``folder``; returns the config's ``weights`` table."""
+    files = FAMILIES[pipeline].weights
     for name, net in nets.items():
-        save_weights(net, Path(folder) / WEIGHTS_FILES[name])
-    return {name: WEIGHTS_FILES[name] for name in nets}
+        save_weights(net, Path(folder) / files[name])
+    return {name: files[name] for name in nets}
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:

@@ -14,14 +14,14 @@ from conftest import ROOT, make_image, write_container_input
 from model.cases import CaseInput
 from model.config import load_config
 from model.errors import InputError, WeightsError
-from model.networks.latent import (build_autoencoder, build_controlnet, build_unet, check_shapes, controlled_prediction,
+from model.networks.latent import (build_autoencoder, build_controlnet, build_unet, controlled_prediction,
                                    embedded_conditioning)
 from model.pipelines import load_pipeline
 from model.preprocessing.headgrid import from_grid, plan_fit, to_grid
 from model.registry import ModelEntry
-from model.weights import load_weights, read_config, save_weights
+from model.weights import load_weights, read_config, save_weights, write_config, write_manifest
+from tools.bench.__main__ import main as bench_main
 from tools.train.losses.perceptual import BACKBONES, PerceptualLoss3D, backbone_file, build_backbone, load_backbone
-from tools.train.tasks.latent_stages import latent_crop
 
 
 def head(shape=(40, 48, 44), box=((5, 30), (6, 40), (8, 36)), seed=0):
@@ -79,38 +79,35 @@ def test_anisotropic_mr_is_fitted_in_millimetres():
     assert fit.fitted == (24, 17, 14)
 
 
-# ------------------------------------------------------------ config checks
+# ------------------------------------------------------------ config checks (the config's validate(), as it is read)
 def test_a_grid_that_does_not_divide_is_refused_with_the_numbers(tmp_path):
-    config = tiny_brain_spec(**{"grid.size": [16, 18, 16]})
-    with pytest.raises(WeightsError, match=r"tiny brain config: grid size \[16, 18, 16\] must divide by 4 .*autoencoder "
-                                           r"downsampling 2 x UNet downsampling 2.*\[18\]"):
-        check_shapes(config)
-    config = tiny_brain_spec(**{"networks.controlnet.conditioning_embedding_num_channels": [4, 8, 8]})
-    with pytest.raises(WeightsError, match=r"downsamples by 4, the autoencoder by 2"):
-        check_shapes(config)
+    with pytest.raises(InputError, match=r"tiny brain config: grid.size: \[16, 18, 16\] must divide by 4 .*autoencoder "
+                                         r"downsampling 2 x UNet downsampling 2.*\[18\]"):
+        tiny_brain_spec(**{"grid.size": [16, 18, 16]})
+    with pytest.raises(InputError, match=r"downsamples by 4, the autoencoder by 2"):
+        tiny_brain_spec(**{"networks.controlnet.conditioning_embedding_num_channels": [4, 8, 8]})
 
 
 def test_autoencoder_windows_must_step_by_whole_latent_voxels(tmp_path):
-    config = tiny_brain_spec(**{"inference.autoencoder_overlap": 0.6})  # window 8 steps by 3; the factor is 2
-    with pytest.raises(WeightsError, match=r"steps by \[3, 3, 3\]: the steps must be positive multiples of .* 2"):
-        check_shapes(config)
+    with pytest.raises(InputError, match=r"steps by \[3, 3, 3\]: the steps must be positive multiples of .* 2"):
+        tiny_brain_spec(**{"inference.autoencoder_overlap": 0.6})  # window 8 steps by 3; the factor is 2
 
 
 def test_process_refuses_such_a_model_folder_when_loading_it(tmp_path, capsys):
-    config = tiny_brain_config(**{"grid.size": [16, 18, 16]})
     weights = tmp_path / "weights"
-    write_brain_folder(weights / "brain", config)
+    folder = write_brain_folder(weights / "brain")
+    write_config(folder, tiny_brain_config(**{"grid.size": [16, 18, 16]}))  # a config its networks cannot run on
+    write_manifest(folder)
     mr, body = brain_images()
     inp = write_container_input(tmp_path / "input", {"case.mha": (mr, body)}, region="Brain")
     assert process.main(["--input", str(inp), "--output", str(tmp_path / "out"), "--weights", str(weights), "--device", "cpu"]) == 1
     err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err.startswith(f"error: {weights / 'brain' / 'config.json'}: grid size [16, 18, 16] must divide by 4")
+    assert err.startswith(f"error: {weights / 'brain' / 'config.json'}: grid.size: [16, 18, 16] must divide by 4")
     assert not any((tmp_path / "out").rglob("*.mha"))
 
 
 def test_method_scale_config_builds_at_a_48_cubed_latent():
     config = load_config(ROOT / "configs" / "brain_ldm.json")
-    check_shapes(config)
     from model.networks.latent import latent_shape
 
     assert latent_shape(config)[1:] == (48, 48, 48)
@@ -124,10 +121,7 @@ BRAIN_CONFIGS = sorted(p for p in [*(ROOT / "configs").glob("*.json"), *(ROOT / 
 
 @pytest.mark.parametrize("path", BRAIN_CONFIGS, ids=lambda p: p.relative_to(ROOT / "configs").as_posix())
 def test_every_brain_config_in_the_repository_passes_the_shape_checks(path):
-    config = load_config(path)
-    check_shapes(config)
-    for stage in ("diffusion", "controlnet"):
-        latent_crop(config, stage)  # the trainer's check of training.<stage>.latent_crop, without training
+    load_config(path).validate()  # the grid, the windows, the embedding and every stage's training.<stage>.latent_crop
 
 
 def test_the_mr_embedded_once_steers_exactly_as_embedding_it_every_step():
@@ -278,9 +272,11 @@ def test_several_samples_give_a_mean_and_a_standard_deviation(brain_weights):
 
 
 def test_missing_scale_factor_is_a_weights_error(tmp_path):
+    folder = write_brain_folder(tmp_path / "brain")
     config = tiny_brain_config()
     del config["latent"]
-    folder = write_brain_folder(tmp_path / "brain", config)
+    write_config(folder, config)
+    write_manifest(folder)
     with pytest.raises(WeightsError, match="latent.scale_factor"):
         load_pipeline(ModelEntry("Brain", "ldm", folder), torch.device("cpu"))
     assert read_config(folder)["pipeline"] == "ldm"
@@ -302,30 +298,26 @@ def test_uncertainty_map_next_to_the_sct_when_asked(tmp_path, brain_weights, cap
 
 
 def test_benchmark_times_one_sampling_step_and_a_whole_brain_case(tmp_path, brain_weights, capsys):
-    from tools import bench
-
     config = tmp_path / "config.json"
     config.write_text(json.dumps(tiny_brain_config()))
-    assert bench.main(["--sampling-step", str(config), "--repeats", "2", "--json", str(tmp_path / "step.json")]) == 0
+    assert bench_main(["sampling-step", str(config), "--repeats", "2", "--json", str(tmp_path / "step.json")]) == 0
     figures = json.loads((tmp_path / "step.json").read_text())
     assert figures["what"] == "sampling_step" and len(figures["seconds"]) == 2 and figures["embedding_seconds"] > 0
     out = capsys.readouterr().out
     assert "one sampling step of" in out and "conditioning embedding (once per sample)" in out
-    assert bench.main(["--weights", str(brain_weights / "brain"), "--shape", "30", "36", "28", "--spacing", "2", "2", "2",
+    assert bench_main(["case", "--weights", str(brain_weights / "brain"), "--shape", "30", "36", "28", "--spacing", "2", "2", "2",
                        "--repeats", "1", "--json", str(tmp_path / "case.json")]) == 0
     assert json.loads((tmp_path / "case.json").read_text())["shape_zyx"] == [30, 36, 28]
 
 
 def test_benchmark_times_each_brain_training_step_in_float32_and_bf16(tmp_path, capsys):
-    from tools import bench
-
     config = tiny_brain_config()
     del config["latent"], config["weights"]
     config["training"] = {"autoencoder": {"iterations": 1, "patch_size": [16, 16, 16], "losses": {"adversarial_warmup": 3}},
                           "diffusion": {"iterations": 1}, "controlnet": {"iterations": 1, "latent_crop": [4, 4, 4]}}
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
-    assert bench.main(["--training-steps", str(path), "--repeats", "2", "--json", str(tmp_path / "steps.json")]) == 0
+    assert bench_main(["training-steps", str(path), "--repeats", "2", "--json", str(tmp_path / "steps.json")]) == 0
     figures = json.loads((tmp_path / "steps.json").read_text())
     assert figures["what"] == "training_steps" and set(figures["stages"]) == {"autoencoder", "diffusion", "controlnet"}
     for stage in figures["stages"].values():

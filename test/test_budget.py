@@ -204,14 +204,14 @@ def test_the_first_window_batch_says_whether_the_volume_fits(caplog):
 
 
 def test_the_benchmark_runs_a_random_weights_model_under_a_time_budget(tmp_path, caplog):
-    from tools import bench
+    from tools.bench.__main__ import main as bench_main
 
     caplog.set_level(logging.INFO)
     config = tiny_brain_config(**{"sampler.samples": 2, "sampler.steps": 5, "sampler.min_steps": 2})
     del config["latent"], config["weights"]  # a training config: the benchmark writes both
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
-    assert bench.main(["--random-weights", str(path), "--shape", "30", "36", "28", "--spacing", "2", "2", "2",
+    assert bench_main(["case", "--random-weights", str(path), "--shape", "30", "36", "28", "--spacing", "2", "2", "2",
                        "--repeats", "1", "--time-budget", "0.001", "--json", str(tmp_path / "case.json")]) == 0
     figures = json.loads((tmp_path / "case.json").read_text())
     assert figures["weights"] == str(path) and figures["time_budget"] == 0.001

@@ -1,17 +1,23 @@
-"""The validated config (model.config): every shipped config and model folder loads; a misspelled key, a wrong
-type or a missing required value in any top-level section is refused by ``python -m tools.train`` with one line
-naming the file and the key path."""
+"""The validated config (model.config, read by the settings engine model.settings): every shipped config and
+model folder loads and is written back as it was; a misspelled key, a wrong type, a missing required value or a
+cross-field clash (a family's ``validate()``) is refused by ``python -m tools.train`` with one line naming the file
+and the key path; ``with_overrides`` changes a config only through the same checks; the family table
+(model.config.FAMILIES) is the one registry, and every family in it has a pipeline and trains."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
+import subprocess
+import sys
 from dataclasses import FrozenInstanceError
 from pathlib import Path
 
 import pytest
 
 from conftest import ROOT
-from model.config import CONFIGS, LatentDiffusionConfig, Pix2PixConfig, load_config, parse_config
+from model.config import (CONFIGS, FAMILIES, UNSET, ConfigError, LatentDiffusionConfig, Pix2PixConfig, load_config,
+                          load_object, parse_config)
 from model.errors import InputError, WeightsError
 from tools.train.__main__ import main as train_main
 
@@ -117,8 +123,19 @@ CASES = {
     "missing inference": (PELVIS, "inference.roi_size", DELETE, "inference.roi_size: missing: required (a list of 3 integers)"),
     "missing training": (PELVIS, "training.iterations", DELETE, "training.iterations: missing: required (an integer)"),
     "missing grid": (BRAIN, "grid.spacing_mm", DELETE, "grid.spacing_mm: missing: required (a number)"),
-    "missing stage": (BRAIN, "training.autoencoder", DELETE, "training.autoencoder: missing: the autoencoder task trains with it"),
+    "missing stage": (BRAIN, "training.controlnet", DELETE, "training.controlnet: missing: the controlnet task trains with it"),
+    # cross-field clashes (LatentDiffusionConfig.validate, Pix2PixConfig.validate)
+    "clash grid": (BRAIN, "grid.size", [96, 112, 90], "grid.size: [96, 112, 90] must divide by 16 (autoencoder "
+                                                      "downsampling 4 x UNet downsampling 4); [90] do(es) not"),
+    "clash window": (BRAIN, "training.autoencoder", DELETE, "inference.autoencoder_window: required when "
+                                                            "training.autoencoder is absent"),
+    "clash latent crop": (BRAIN, "training.controlnet.latent_crop", [8, 8, 6],
+                          "training.controlnet.latent_crop: [8, 8, 6]: each must be a multiple of the UNet's "
+                          "downsampling 4 and at most the latent [24, 28, 24]"),
+    "clash roi": (PELVIS, "inference.roi_size", [20, 96, 96], "inference.roi_size: [20, 96, 96] must divide by the "
+                                                              "generator's downsampling [8, 8, 8]"),
 }
+TASKS = {"missing stage": "controlnet"}  # the task each case trains (default: the config's first)
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
@@ -126,7 +143,7 @@ def test_a_bad_config_is_refused_by_the_trainer_with_one_line_naming_the_file_an
     source, key, value, problem = CASES[case]
     path = tmp_path / "config.json"
     path.write_text(json.dumps(mutate(json.loads(source.read_text()), key, value)))
-    task = "pix2pix" if source == PELVIS else "autoencoder"
+    task = TASKS.get(case, "pix2pix" if source == PELVIS else "autoencoder")
     assert train_main([task, "--data", str(tmp_path / "no-data"), "--config", str(path), "--out", str(tmp_path / "run")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"error: {path}: {problem}"), err
@@ -149,17 +166,177 @@ def test_an_unreadable_config_names_the_file(tmp_path):
         load_config(path)
 
 
-def test_the_registries_agree_on_every_model_family():
-    """A family's config class, pipeline and training tasks are registered in three places that must agree
-    (model/pipelines/__init__.py says how to add one)."""
-    from model.pipelines import pipeline_classes
+# ------------------------------------------------------------------------------------------------ both ways
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_shipped_config_is_written_back_as_it_was_and_reads_back_equal(path):
+    config, raw = load_config(path), json.loads(path.read_text())
+    written = config.to_json()
+    assert written == raw and list(written) == list(raw)  # every key (notes, provenance), in the file's order
+    assert parse_config(json.loads(json.dumps(written)), path) == config
+    full = config.to_json(defaults=True)  # every setting spelt out: still the same config
+    assert parse_config(json.loads(json.dumps(full)), path) == config
+    assert set(full) >= set(raw) and full["preprocessing"]["mr_percentiles"] == list(config.preprocessing.mr_percentiles)
+
+
+def test_free_form_provenance_is_kept_as_written_and_not_shared():
+    raw = json.loads((ROOT / "weights" / "brain" / "config.json").read_text())
+    config = parse_config(raw, "brain/config.json")
+    assert config.provenance == raw["provenance"] and config.to_json()["provenance"] == raw["provenance"]
+    raw["provenance"]["training_cases"].append("later")  # the config holds its own copy
+    assert config.provenance != raw["provenance"]
+    with pytest.raises(ConfigError, match="provenance: expected a JSON object, got list"):
+        config.with_overrides({"provenance": [1]})
+
+
+def test_a_default_the_file_leaves_out_stays_out_and_a_changed_one_is_written():
+    minimal = {"region": "Pelvis", "pipeline": "pix2pix",
+               "networks": {"generator": {"channels": [4, 8], "strides": [2]}}, "inference": {"roi_size": [8, 8, 8]}}
+    config = parse_config(minimal, "minimal.json")
+    assert config.to_json() == minimal
+    changed = config.with_overrides({"inference.overlap": 0.5})
+    assert changed.to_json()["inference"] == {"roi_size": [8, 8, 8], "overlap": 0.5}
+    assert dataclasses.replace(config.inference, overlap=0.5) == changed.inference  # made in code: written as well
+
+
+# ------------------------------------------------------------------------------------------------ overrides
+def test_with_overrides_changes_a_copy_through_the_same_checks():
+    config = load_config(BRAIN)
+    changed = config.with_overrides({"training.autoencoder.iterations": 3, "sampler.steps": 4,
+                                     "grid": {"size": [64, 64, 64], "spacing_mm": 2}, "latent.scale_factor": 2})
+    assert changed.training.autoencoder.iterations == 3 and changed.sampler.steps == 4
+    assert changed.grid.size == (64, 64, 64) and changed.grid.spacing_mm == 2.0  # a whole section; ints as numbers
+    assert changed.latent.scale_factor == 2.0 and changed.source == str(BRAIN)
+    assert config.training.autoencoder.iterations != 3 and config.latent.scale_factor is None  # the original is as it was
+    assert changed.with_overrides({"sampler.steps": UNSET}).sampler.steps == 50  # removed: the default again
+    assert "steps" not in changed.with_overrides({"sampler.steps": UNSET}).to_json()["sampler"]
+    pelvis = load_config(PELVIS)
+    assert pelvis.with_overrides({"training.engine.pool_size": 4}).training.engine.pool_size == 4  # a section started
+    assert pelvis.with_overrides({"training.amp": "bf16"}).training.amp == "bf16"
+
+
+OVERRIDES = {
+    "misspelled key": ({"training.autoencoder.iteratons": 3},
+                       "training.autoencoder.iteratons: unknown key (did you mean 'iterations'?)"),
+    "misspelled section": ({"trainng.autoencoder.iterations": 3}, "trainng: unknown key (did you mean 'training'?)"),
+    "out of range": ({"training.autoencoder.iterations": 0},
+                     "training.autoencoder.iterations: 0 is out of range: must be at least 1"),
+    "wrong type": ({"sampler.steps": "4"}, 'sampler.steps: expected an integer, got string "4"'),
+    "into a setting": ({"sampler.steps.x": 1}, "sampler.steps: a setting, not a section: there is no x in it"),
+    "cross-field clash": ({"grid.size": (96, 112, 90)}, "grid.size: [96, 112, 90] must divide by 16"),
+    "family": ({"pipeline": "pix2pix"}, "pipeline: the model family of a config cannot change"),
+}
+
+
+@pytest.mark.parametrize("case", OVERRIDES, ids=str)
+def test_a_bad_override_is_one_line_naming_the_file_and_the_key_path(case):
+    changes, problem = OVERRIDES[case]
+    with pytest.raises(ConfigError) as refused:
+        load_config(BRAIN).with_overrides(changes)
+    assert str(refused.value).startswith(f"{BRAIN}: {problem}")
+    with pytest.raises(WeightsError):  # the error class is the caller's
+        load_config(BRAIN).with_overrides(changes, WeightsError)
+
+
+# ------------------------------------------------------------------------------------------------ validate()
+def brain(**changes) -> dict:
+    raw = json.loads(BRAIN.read_text())
+    for key, value in changes.items():
+        raw = mutate(raw, key, value)
+    return raw
+
+
+# What each family's validate() took over (it used to be checked by the networks, the pipelines or the tasks):
+# the changes, and the line it gives.
+CLASHES = {
+    "grid and downsampling": (brain(**{"grid.size": [96, 112, 88]}),
+                              "grid.size: [96, 112, 88] must divide by 16 (autoencoder downsampling 4 x UNet "
+                              "downsampling 4); [88] do(es) not"),
+    "window from the patch": (brain(**{"training.autoencoder.patch_size": [64, 64, 66]}),
+                              "training.autoencoder.patch_size: [64, 64, 66], the autoencoder's window, must divide by "
+                              "its downsampling 4"),
+    "window given": (brain(**{"inference.autoencoder_window": [64, 64, 66]}),
+                     "inference.autoencoder_window: [64, 64, 66], the autoencoder's window, must divide by its "
+                     "downsampling 4"),
+    "no window": (brain(**{"training.autoencoder": DELETE}),
+                  "inference.autoencoder_window: required when training.autoencoder is absent"),
+    "window steps": (brain(**{"inference.autoencoder_overlap": 0.6}),
+                     "inference.autoencoder_overlap: 0.6 with the autoencoder window [64, 64, 64] steps by [25, 25, "
+                     "25]: the steps must be positive multiples of the autoencoder's downsampling 4"),
+    "controlnet embedding": (brain(**{"networks.controlnet.conditioning_embedding_num_channels": [16, 32, 64, 64]}),
+                             "networks.controlnet.conditioning_embedding_num_channels: [16, 32, 64, 64] downsamples by "
+                             "8, the autoencoder by 4: they must match"),
+    "diffusion latent crop": (brain(**{"training.diffusion.latent_crop": [24, 32, 24]}),
+                              "training.diffusion.latent_crop: [24, 32, 24]: each must be a multiple of the UNet's "
+                              "downsampling 4 and at most the latent [24, 28, 24]"),
+    "controlnet latent crop": (brain(**{"training.controlnet.latent_crop": [8, 6, 8]}),
+                               "training.controlnet.latent_crop: [8, 6, 8]: each must be a multiple of the UNet's "
+                               "downsampling 4"),
+    "scale factor": (brain(**{"weights": {"autoencoder": "a.safetensors", "unet": "u.safetensors"}}),
+                     "latent.scale_factor: missing: a model folder with a diffusion UNet needs it"),
+    "pix2pix window": (mutate(json.loads(PELVIS.read_text()), "inference.roi_size", [32, 96, 100]),
+                       "inference.roi_size: [32, 96, 100] must divide by the generator's downsampling [8, 8, 8]"),
+}
+
+
+@pytest.mark.parametrize("case", CLASHES, ids=str)
+def test_validate_refuses_each_cross_field_clash_as_the_config_is_read(case):
+    raw, problem = CLASHES[case]
+    with pytest.raises(WeightsError) as refused:
+        parse_config(raw, "m/config.json", WeightsError)
+    assert str(refused.value).startswith(f"m/config.json: {problem}"), str(refused.value)
+
+
+def test_validate_passes_what_fits_and_the_shipped_autoencoder_window_is_used():
+    config = load_config(BRAIN)
+    config.validate()
+    assert config.autoencoder_window == config.training.autoencoder.patch_size
+    assert config.with_overrides({"training.controlnet.latent_crop": [8, 8, 8]}).training.controlnet.latent_crop == (8, 8, 8)
+    stage = parse_config(brain(**{"training.autoencoder": DELETE, "inference.autoencoder_window": [64, 64, 64],
+                                  "weights": {"autoencoder": "a.safetensors"}}), "stage/config.json")
+    assert stage.autoencoder_window == (64, 64, 64)  # an autoencoder stage's folder: no UNet, no scale factor yet
+
+
+# ------------------------------------------------------------------------------------------------ the family table
+def test_every_family_is_declared_once_with_its_pipeline_weights_and_tasks():
+    """The family table is the one registry: every family's pipeline and tasks exist and agree with its config
+    class, every family trains, and every network a task exports has its file (model/pipelines/__init__.py says
+    how to add a family)."""
+    from model.pipelines.base import Pipeline
     from tools.train.tasks import task_classes
     from tools.train.tasks.base import TrainingTask
 
-    pipelines = pipeline_classes()
-    assert set(pipelines) == set(CONFIGS)
-    for name, pipeline in pipelines.items():
-        assert pipeline.config_class is CONFIGS[name]
-    for task in task_classes().values():
-        assert issubclass(task, TrainingTask) and task.config_class in CONFIGS.values()
-    assert {t.config_class for t in task_classes().values()} == set(CONFIGS.values())  # every family trains
+    assert dict(CONFIGS) == {name: family.config_class for name, family in FAMILIES.items()}
+    tasks = task_classes()
+    for name, family in FAMILIES.items():
+        assert family.name == name and family.config_class.__name__.endswith("Config")
+        pipeline = family.pipeline_class()
+        assert issubclass(pipeline, Pipeline) and pipeline.name == name and pipeline.config_class is family.config_class
+        assert family.tasks, f"{name} does not train"
+        for dotted in family.tasks:
+            task = load_object(dotted)
+            assert tasks[task.name] is task and dotted.startswith("tools.train.tasks.")
+            assert issubclass(task, TrainingTask) and task.config_class is family.config_class
+        assert all(file.endswith(".safetensors") for file in family.weights.values())
+    assert len(tasks) == sum(len(f.tasks) for f in FAMILIES.values())  # no task name twice
+    assert set(FAMILIES["ldm"].weights) == {"autoencoder", "unet", "controlnet"}
+    assert set(FAMILIES["pix2pix"].weights) == {"generator"}
+
+
+def test_the_table_names_its_pipelines_and_tasks_so_reading_a_config_imports_no_network_code():
+    code = ("import sys; from model.config import load_config; load_config('configs/brain_ldm.json'); "
+            "import tools.dose.config; "
+            "print(sorted(m for m in ('torch', 'monai', 'model.pipelines', 'tools.train') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+    code = "import sys, tools.dose.config; print('model.config' in sys.modules)"  # the engine without the schemas
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_the_training_precisions_are_the_ones_a_config_may_give():
+    from typing import get_args
+
+    from model.config import AmpSetting
+    from model.precision import AMP_DTYPES
+
+    assert set(AMP_DTYPES) == {a for a in get_args(AmpSetting) if isinstance(a, str)}

@@ -88,14 +88,13 @@ def test_the_method_config_runs_its_attention_through_sdpa():
 
 @pytest.mark.slow
 def test_bench_compares_the_two_attentions_side_by_side(tmp_path, capsys):
-    from tools.bench import main
+    from tools.bench.__main__ import main
 
     config = attention_config(sdpa=True)
     config["sampler"]["steps"] = 2
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
-    assert main(["--sampling-step", str(path), "--attention", "both", "--rounds", "1", "--repeats", "1",
-                 "--json", str(tmp_path / "attention.json")]) == 0
+    assert main(["attention", str(path), "--rounds", "1", "--repeats", "1", "--json", str(tmp_path / "attention.json")]) == 0
     figures = json.loads((tmp_path / "attention.json").read_text())
     assert set(figures["kinds"]) == {"explicit", "sdpa"} and figures["step_ratio"] > 0
     assert "| explicit |" in capsys.readouterr().out

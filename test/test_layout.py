@@ -3,7 +3,9 @@ function, TYPE_CHECKING blocks included):
 
 - ``model/`` is the runtime - what the image runs - and all of it: it never imports the developer tools
   (``tools/``), and every module in it is reached from the container's two entry points (``process.py`` and
-  ``python -m model.compare``, which ``test.sh`` runs inside the image).
+  ``python -m model.compare``, which ``test.sh`` runs inside the image) or is a runtime module the runtime names
+  to import by name (``"model.pipelines.ldm:LatentDiffusionPipeline"`` in the family table, model.config.families:
+  imported when a model is loaded).
 - No circle: no two modules import each other, directly or round a loop.
 - No arrow back up: the packages one level down (``model.pipelines``, ``model.config``, ``tools.train``,
   ``tools.metrics``, ...) import each other without a loop either, so they stack in floors.
@@ -103,9 +105,23 @@ def test_the_runtime_never_imports_the_tools():
     assert not leaks
 
 
+def named_by_the_runtime(graph: dict[str, set[str]]) -> set[str]:
+    """The runtime modules that a runtime module names as ``"module:Name"`` (imported by that name)."""
+    named = set()
+    for module, path in module_files().items():
+        if module.startswith("model"):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str) and ":" in node.value:
+                    name = node.value.partition(":")[0]
+                    if name.startswith("model.") and name in graph:
+                        named.add(name)
+    return named
+
+
 def test_every_runtime_module_is_reached_from_the_container():
     graph = import_graph()
-    reached, todo = set(), list(ENTRY_POINTS)
+    assert {"model.pipelines.pix2pix", "model.pipelines.ldm"} <= named_by_the_runtime(graph)
+    reached, todo = set(), [*ENTRY_POINTS, *sorted(named_by_the_runtime(graph))]
     while todo:
         module = todo.pop()
         if module in reached:

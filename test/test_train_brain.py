@@ -237,7 +237,7 @@ def test_stage_errors_are_one_line(stages, dataset, tmp_path, capsys):
         "controlnet", dataset, write_config(tmp_path / "s.json", other), tmp_path / "h", "--previous", str(stages / "diffusion" / "model"))
     other["training"]["controlnet"]["amp"] = "bf16"
     other["training"]["controlnet"]["latent_crop"] = [4, 5, 4]
-    assert "r.json: training.controlnet.latent_crop [4, 5, 4]: each must be a multiple of the UNet's downsampling 2 and " \
+    assert "r.json: training.controlnet.latent_crop: [4, 5, 4]: each must be a multiple of the UNet's downsampling 2 and " \
            "at most the latent [8, 8, 8]" in error("controlnet", dataset, write_config(tmp_path / "r.json", other), tmp_path / "g",
                                                 "--previous", str(stages / "diffusion" / "model"))
     del other["training"]["controlnet"]

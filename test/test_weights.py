@@ -11,7 +11,7 @@ from conftest import TINY_CONFIG, typed, write_model_folder
 from model.errors import WeightsError
 from model.networks.pix2pix import build_generator
 from model.registry import available_regions, discover_models, find_model
-from model.weights import load_weights, verify_manifest, write_manifest
+from model.weights import load_weights, verify_manifest, write_config, write_manifest
 
 
 def test_manifest_round_trip_and_sha256sum_format(tmp_path):
@@ -61,10 +61,12 @@ def test_two_folders_for_one_region_are_refused(tmp_path):
 def test_roi_that_does_not_divide_is_refused(tmp_path, container_input):
     from model.pipelines import load_pipeline
 
+    folder = write_model_folder(tmp_path / "m")
     config = json.loads(json.dumps(TINY_CONFIG))
-    config["inference"]["roi_size"] = [15, 64, 64]
-    folder = write_model_folder(tmp_path / "m", config)
-    with pytest.raises(WeightsError, match=r"m/config.json: inference.roi_size \[15, 64, 64\] must divide by .* \[2, 2, 2\]"):
+    config["inference"]["roi_size"] = [15, 64, 64]  # a config the generator cannot run on (its validate() refuses it)
+    write_config(folder, config)
+    write_manifest(folder)
+    with pytest.raises(WeightsError, match=r"m/config.json: inference.roi_size: \[15, 64, 64\] must divide by .* \[2, 2, 2\]"):
         load_pipeline(find_model(tmp_path, "pelvis"), torch.device("cpu"))
     assert folder.exists()
 

@@ -18,8 +18,8 @@ import torch
 from model.budget import SamplingPlan, TimeBudget, synchronized_clock
 from model.config import LatentDiffusionConfig
 from model.errors import NonFiniteOutput
-from model.networks.latent import (build_autoencoder, build_controlnet, build_ddim, build_unet, check_shapes,
-                                   controlled_prediction, embedded_conditioning, latent_shape)
+from model.networks.latent import (build_autoencoder, build_controlnet, build_ddim, build_unet, controlled_prediction,
+                                   embedded_conditioning, latent_shape)
 from model.pipelines.base import Pipeline
 from model.pipelines.latent_windows import decode_seconds, latent_to_hu, scale_factor
 from model.pipelines.mirroring import mirrored, mirrorings, unmirror
@@ -54,8 +54,6 @@ class LatentDiffusionPipeline(Pipeline):
 
     @classmethod
     def from_folder(cls, folder: Path, config: LatentDiffusionConfig, device: torch.device) -> "LatentDiffusionPipeline":
-        check_shapes(config)
-        scale_factor(config)
         nets = {"autoencoder": build_autoencoder(config), "unet": build_unet(config), "controlnet": build_controlnet(config)}
         for key, net in nets.items():
             load_weights(net, folder / config.weights[key])

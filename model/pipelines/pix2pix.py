@@ -8,8 +8,7 @@ import torch
 
 from model.budget import TimeBudget
 from model.config import Pix2PixConfig
-from model.errors import WeightsError
-from model.networks.pix2pix import Pix2PixGenerator, build_generator, downsampling_factors
+from model.networks.pix2pix import Pix2PixGenerator, build_generator
 from model.pipelines.base import Pipeline
 from model.pipelines.mirroring import mirrorings, unmirror
 from model.pipelines.sliding import predict_volume
@@ -17,15 +16,6 @@ from model.precision import inference_precision, with_float32_retry
 from model.preprocessing.intensity import normalise_mr, unit_to_ct
 from model.preprocessing.resample import plan_spacing
 from model.weights import load_weights
-
-
-def check_inference_config(config: Pix2PixConfig) -> None:
-    """The window must divide by the U-Net's downsampling, axis by axis."""
-    roi = config.inference.roi_size
-    factors = downsampling_factors(config.networks.generator.strides)
-    if any(r % f for r, f in zip(roi, factors)):
-        raise WeightsError(config.source, f"inference.roi_size {list(roi)} must divide by the generator's downsampling "
-                                          f"{list(factors)}")
 
 
 class Pix2PixPipeline(Pipeline):
@@ -41,7 +31,6 @@ class Pix2PixPipeline(Pipeline):
 
     @classmethod
     def from_folder(cls, folder: Path, config: Pix2PixConfig, device: torch.device) -> "Pix2PixPipeline":
-        check_inference_config(config)
         generator = build_generator(config.networks.generator)
         load_weights(generator, folder / config.weights["generator"])
         return cls(generator, config, device)

@@ -1,5 +1,5 @@
-"""The dose evaluation's settings (``configs/dose/default.json`` is the default; ``--config`` another), checked like the
-model configs (model.config): one line naming the file and the key on a mistake.
+"""The dose evaluation's settings (``configs/dose/default.json`` is the default; ``--config`` another), read by the
+settings engine the model configs use (model.settings): one line naming the file and the key on a mistake.
 
 Defaults follow SynthRAD's plans as far as they are public: a coplanar 4-field photon IMRT box, a 2-field opposed
 proton IMPT plan, a 3 mm dose grid, a prescription of 3 Gy (pelvis) or 2 Gy (brain) as one fraction, and the
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from model.config import parse_settings, read_json, setting
+from model.settings import parse_settings, read_json, setting
 from model.errors import InputError
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "dose" / "default.json"

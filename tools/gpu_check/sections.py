@@ -11,7 +11,6 @@ ddp             DistributedDataParallel over NCCL (gloo on the CPU) with one pro
 """
 from __future__ import annotations
 
-import copy
 import os
 import socket
 import statistics
@@ -25,8 +24,8 @@ import numpy as np
 import torch
 
 from model.budget import device_clock as clock
-from model.config import parse_config, read_json
-from tools.bench import LARGEST_PELVIS, synthetic_body
+from model.config import LatentDiffusionConfig, Pix2PixConfig, load_config
+from tools.bench.synthetic import LARGEST_PELVIS, synthetic_body
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "test" / "cases"
@@ -49,16 +48,6 @@ def reset_peak(dev: torch.device) -> None:
 
 def peak_gib(dev: torch.device) -> float | None:
     return round(torch.cuda.max_memory_allocated(dev) / 1024**3, 3) if dev.type == "cuda" else None
-
-
-def load_config(path: Path) -> dict:
-    """A config as JSON (the sections shrink or adjust it, then parse it: :func:`typed`)."""
-    return read_json(path)
-
-
-def typed(config: dict, path: Path, note: str = ""):
-    """``config`` (read from ``path``, adjusted by the check) parsed (model.config); errors name the file."""
-    return parse_config(config, f"{path}{note}")
 
 
 # ------------------------------------------------------------------------------------------------ environment
@@ -131,17 +120,18 @@ def correctness(smoke: bool) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------ brain, method scale
-def toy_brain(config: dict) -> dict:
+def toy_brain(config: LatentDiffusionConfig) -> LatentDiffusionConfig:
     """The method config shrunk for the CPU, attention and all (smoke)."""
-    config = copy.deepcopy(config)
-    config["grid"]["size"] = [32, 32, 32]
-    config["networks"]["autoencoder"].update(channels=[8, 8, 8], norm_num_groups=4)
-    config["networks"]["unet"].update(channels=[8, 16, 16], num_head_channels=[0, 8, 8], norm_num_groups=4)
-    config["networks"]["controlnet"]["conditioning_embedding_num_channels"] = [4, 8, 8]
-    config["networks"]["discriminator"]["channels"] = 8
-    config["training"]["autoencoder"]["patch_size"] = [32, 32, 32]
-    config["sampler"]["steps"] = 2
-    return config
+    return config.with_overrides({
+        "grid.size": (32, 32, 32),
+        "networks.autoencoder.channels": (8, 8, 8), "networks.autoencoder.norm_num_groups": 4,
+        "networks.unet.channels": (8, 16, 16), "networks.unet.num_head_channels": (0, 8, 8),
+        "networks.unet.norm_num_groups": 4,
+        "networks.controlnet.conditioning_embedding_num_channels": (4, 8, 8),
+        "networks.discriminator.channels": 8,
+        "training.autoencoder.patch_size": (32, 32, 32),
+        "sampler.steps": 2,
+    })
 
 
 def reinit_zero_layers(*nets: torch.nn.Module) -> int:
@@ -207,9 +197,7 @@ def brain_method(smoke: bool) -> dict:
 
     dev = device()
     config = load_config(METHOD_BRAIN)
-    config = toy_brain(config) if smoke else config
-    config["latent"] = {"scale_factor": 1.0}
-    config = typed(config, METHOD_BRAIN, " (smoke: toy sizes)" if smoke else "")
+    config = (toy_brain(config) if smoke else config).with_overrides({"latent": {"scale_factor": 1.0}})
     torch.manual_seed(0)
     nets = {"autoencoder": build_autoencoder(config), "unet": build_unet(config), "controlnet": build_controlnet(config)}
     out = {"grid": list(config.grid.size), "steps": config.sampler.steps,
@@ -228,12 +216,13 @@ def brain_method(smoke: bool) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------ pelvis, largest
-def toy_pelvis(config: dict) -> dict:
-    config = copy.deepcopy(config)
-    config["networks"]["generator"].update(channels=[4, 8, 8, 8, 8])
-    config["networks"]["discriminator"].update(channels=4, num_layers_d=2)
-    config["inference"]["roi_size"] = config["training"]["patch_size"] = [16, 32, 32]
-    return config
+def toy_pelvis(config: Pix2PixConfig) -> Pix2PixConfig:
+    """The method config shrunk for the CPU (smoke)."""
+    return config.with_overrides({
+        "networks.generator.channels": (4, 8, 8, 8, 8),
+        "networks.discriminator.channels": 4, "networks.discriminator.num_layers_d": 2,
+        "inference.roi_size": (16, 32, 32), "training.patch_size": (16, 32, 32),
+    })
 
 
 def pelvis_largest(smoke: bool) -> dict:
@@ -243,11 +232,11 @@ def pelvis_largest(smoke: bool) -> dict:
 
     dev = device()
     config = load_config(METHOD_PELVIS)
-    config = typed(toy_pelvis(config) if smoke else config, METHOD_PELVIS, " (smoke: toy sizes)" if smoke else "")
+    config = toy_pelvis(config) if smoke else config
     shape = (20, 60, 70) if smoke else LARGEST_PELVIS
     torch.manual_seed(0)
     pipeline = Pix2PixPipeline(build_generator(config.networks.generator), config, dev)
-    case = synthetic(*synthetic_body(shape), (1.0, 1.0, 2.5))  # tools.bench's elliptic pelvis
+    case = synthetic(*synthetic_body(shape), (1.0, 1.0, 2.5))  # the benchmarks' elliptic pelvis (tools.bench.synthetic)
     batch, stitch = window_plan(pipeline.generator, config.inference.roi_size, dev, pipeline.precision,
                                 config.inference, int(np.prod(shape)))
     pipeline.predict(case)  # warm-up
@@ -277,7 +266,8 @@ def _timed_steps(step: Callable[[], object], dev: torch.device, repeats: int) ->
 
 def training_steps(smoke: bool) -> dict:
     from model.precision import configure_training, cuda_native_bf16
-    from tools.bench import brain_stage_task, random_stage_folder, stage_inputs
+    from tools.bench.random_weights import random_stage_folder
+    from tools.bench.training_steps import brain_stage_task, stage_inputs
     from tools.train.tasks.pix2pix import Pix2PixTask
 
     dev = device()
@@ -286,23 +276,20 @@ def training_steps(smoke: bool) -> dict:
     out = {"amp": amp or "float32", "note": "autoencoder without its perceptual term (no MedicalNet weights here)"}
     repeats = 2 if smoke else 5
     pelvis = load_config(METHOD_PELVIS)
-    pelvis = toy_pelvis(pelvis) if smoke else pelvis
-    pelvis["training"]["amp"] = amp
+    pelvis = (toy_pelvis(pelvis) if smoke else pelvis).with_overrides({"training.amp": amp})
     torch.manual_seed(0)
-    pelvis = typed(pelvis, METHOD_PELVIS, f" (training.amp {amp})")
     task = Pix2PixTask(pelvis, dev)
     patch = (1, 1, *pelvis.training.patch_size)
     mr, ct = torch.rand(patch, device=dev) * 2 - 1, torch.rand(patch, device=dev) * 2 - 1
     out["pix2pix"] = _timed_steps(lambda: task.train_step(mr, ct), dev, repeats)
     del task
     brain = load_config(METHOD_BRAIN)
-    brain = toy_brain(brain) if smoke else brain
-    brain["training"]["autoencoder"]["losses"]["perceptual_weight"] = 0
+    brain = (toy_brain(brain) if smoke else brain).with_overrides({"training.autoencoder.losses.perceptual_weight": 0})
     with tempfile.TemporaryDirectory() as tmp:
-        folder = random_stage_folder(brain, Path(tmp), METHOD_BRAIN)
+        folder = random_stage_folder(brain, Path(tmp))
         for stage in ("autoencoder", "diffusion", "controlnet"):
-            task = brain_stage_task(brain, stage, dev, folder, amp, METHOD_BRAIN)
-            mr, target, iteration = stage_inputs(typed(brain, METHOD_BRAIN), stage, dev)
+            task = brain_stage_task(brain, stage, dev, folder, amp)
+            mr, target, iteration = stage_inputs(brain, stage, dev)
             out[stage] = _timed_steps(lambda: task.train_step(mr, target, iteration=iteration), dev, repeats)
             del task
     return out

@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 
 from model.cli import exit_code, setup_logging
-from model.config import parse_config, read_json
+from model.config import load_config
 from tools.train.harness import Harness
 from tools.train.tasks import task_classes
-from tools.train.tasks.base import training_section
+from tools.train.tasks.base import section_name, training_section
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,13 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
 
     def train() -> None:
-        config = read_json(args.config)
         task = tasks[args.task]
-        training_section(parse_config(config, args.config), task)  # a bad config fails here, naming its file
+        config = load_config(args.config)  # a bad config fails here, naming its file
+        training_section(config, task)
         if args.iterations:
-            section = config["training"][task.name] if task.staged else config["training"]
-            section["iterations"] = args.iterations
-        Harness(task, config, args.data, args.out, resume=args.resume, device=args.device,
+            config = config.with_overrides({f"{section_name(task)}.iterations": args.iterations})
+        Harness(task, config.to_json(), args.data, args.out, resume=args.resume, device=args.device,
                 command=command, previous=args.previous, config_source=args.config, cache_dir=args.cache,
                 init=args.init).run()
 

@@ -15,7 +15,7 @@ from monai.losses import PatchAdversarialLoss
 
 from model.config import LatentDiffusionConfig
 from model.errors import InputError
-from model.networks.latent import build_autoencoder, check_shapes
+from model.networks.latent import build_autoencoder
 from model.networks.pix2pix import build_discriminator
 from model.pipelines.latent_windows import reconstruct_hu
 from model.preprocessing.headgrid import fit_case, to_grid
@@ -42,7 +42,6 @@ class AutoencoderTask(TrainingTask):
         if previous is not None:
             raise InputError(previous, "the autoencoder is the first brain stage; it takes no --previous")
         super().__init__(config, device)
-        check_shapes(config)
         self.nets = {
             "autoencoder": build_autoencoder(config).to(device),
             "discriminator": build_discriminator(config.networks.discriminator, in_channels=1).to(device),
@@ -111,4 +110,4 @@ class AutoencoderTask(TrainingTask):
             autoencoder.train()
 
     def export(self, folder: Path) -> dict[str, str]:
-        return save_networks(folder, {"autoencoder": self.nets["autoencoder"]})
+        return save_networks(folder, {"autoencoder": self.nets["autoencoder"]}, self.config.pipeline)

@@ -28,8 +28,8 @@ random patches of ``training.patch_size``), :meth:`extra_state` /
 :meth:`load_extra_state` (kept in the checkpoint), :meth:`exported_settings`
 (sections added to the exported config).
 
-To add one: subclass, and list it in tools.train.tasks.task_classes; the steps for a whole
-model family are in model/pipelines/__init__.py.
+To add one: subclass, and name it in its family's ``tasks`` (model.config.families.FAMILIES); the steps
+for a whole model family are in model/pipelines/__init__.py.
 """
 from __future__ import annotations
 

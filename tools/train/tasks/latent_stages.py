@@ -16,7 +16,6 @@ Nothing of the cases is held in memory between steps.
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -26,11 +25,10 @@ import torch
 from monai.networks.utils import copy_model_state
 from tqdm import tqdm
 
-from model.config import Latent, LatentDiffusionConfig
+from model.config import LatentDiffusionConfig
 from model.errors import InputError
 from model.networks.latent import (autoencoder_factor, build_autoencoder, build_controlnet, build_ddpm, build_unet,
-                                   check_shapes, controlled_prediction, diffusion_target, latent_shape, predicted_x0,
-                                   unet_factor)
+                                   controlled_prediction, diffusion_target, predicted_x0)
 from model.pipelines.latent_windows import autoencoder_batch, encode_grid, latent_to_hu, scale_factor
 from model.pipelines.ldm import LatentDiffusionPipeline
 from model.preprocessing.headgrid import fit_case, to_grid
@@ -42,18 +40,6 @@ from tools.train.tasks.brain import PreviousStage, grid_fit
 
 # The scale factor is estimated from this many draws per training latent (fixed seed: every process agrees).
 SCALE_DRAWS = 4
-
-
-def latent_crop(config: LatentDiffusionConfig, stage: str) -> tuple[int, ...] | None:
-    """``training.<stage>.latent_crop``, checked: blocks of the latent the UNet can run on (or None: whole latents)."""
-    crop = getattr(config.training, stage).latent_crop
-    if crop is None:
-        return None
-    shape, factor = latent_shape(config)[1:], unet_factor(config)
-    if any(c > n or c % factor for c, n in zip(crop, shape)):
-        raise InputError(config.source, f"training.{stage}.latent_crop {list(crop)}: each must be a multiple of the "
-                                        f"UNet's downsampling {factor} and at most the latent {list(shape)}")
-    return crop
 
 
 class LatentSampler:
@@ -111,12 +97,11 @@ class _LatentStage(TrainingTask):
 
     def __init__(self, config: LatentDiffusionConfig, device: torch.device, previous: Path | None = None):
         super().__init__(config, device)
-        check_shapes(config)
         self.previous = PreviousStage(previous, config, self.name, self.needs)
         self.autoencoder = freeze(self.previous.load("autoencoder", build_autoencoder(config)).to(device))
         self.scheduler = build_ddpm(config)
         self.scale = None
-        self.crop = latent_crop(config, self.name)
+        self.crop = self.training.latent_crop  # blocks the UNet can run on (checked as the config was read), or None
         self.flips = (False, True) if self.training.flip_lr else (False,)
         # What the latents depend on - the autoencoder's weights, the windows it encodes in, the device kind - names
         # their folder in the case cache (:meth:`latents_name`).
@@ -232,7 +217,7 @@ class DiffusionTask(_LatentStage):
             unet.train()
 
     def export(self, folder: Path) -> dict[str, str]:
-        return save_networks(folder, {"autoencoder": self.autoencoder, "unet": self.nets["unet"]})
+        return save_networks(folder, {"autoencoder": self.autoencoder, "unet": self.nets["unet"]}, self.config.pipeline)
 
 
 class ControlNetTask(_LatentStage):
@@ -255,7 +240,7 @@ class ControlNetTask(_LatentStage):
         return self._step("controlnet", torch.nn.functional.mse_loss(prediction.float(), target))
 
     def pipeline(self) -> LatentDiffusionPipeline:
-        config = dataclasses.replace(self.config, latent=Latent(scale_factor=self.scale))
+        config = self.config.with_overrides({"latent.scale_factor": self.scale})
         return LatentDiffusionPipeline(self.autoencoder, self.unet, self.nets["controlnet"], config, self.device)
 
     def predict_case(self, case) -> np.ndarray:
@@ -270,4 +255,4 @@ class ControlNetTask(_LatentStage):
 
     def export(self, folder: Path) -> dict[str, str]:
         return save_networks(folder, {"autoencoder": self.autoencoder, "unet": self.unet,
-                                      "controlnet": self.nets["controlnet"]})
+                                      "controlnet": self.nets["controlnet"]}, self.config.pipeline)

@@ -96,4 +96,4 @@ class Pix2PixTask(TrainingTask):
             generator.train()
 
     def export(self, folder: Path) -> dict[str, str]:
-        return save_networks(folder, {"generator": self.nets["generator"]})
+        return save_networks(folder, {"generator": self.nets["generator"]}, self.config.pipeline)

@@ -1,7 +1,10 @@
-"""``python -m tools.bench --training-data DIR --config FILE``: training at scale, measured.
+"""Measure training at scale on a dataset: the case cache, the sampler, a training run's peak memory.
+
+    python -m tools.bench training-data DIR --config configs/pelvis_pix2pix_demo.json [--cache DIR] \
+                                        [--iterations 30] [--workers 2]
 
 Reports, for a dataset in the SynthRAD layout (``python -m tools.phantom --region
-pelvis --synthrad-size`` makes SynthRAD-sized ones):
+pelvis --synthrad-size`` makes SynthRAD-sized ones) and a Pix2Pix training config:
 
 - the case cache's build time (tools.dataset.cache; every case, as a training run
   builds it; an existing cache is reused and says so),
@@ -13,7 +16,6 @@ pelvis --synthrad-size`` makes SynthRAD-sized ones):
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -25,9 +27,21 @@ import numpy as np
 
 from model.config import load_config
 from model.errors import InputError
+from tools.bench.common import add_json_option, write_json
 from tools.dataset.cache import CaseCache
 from tools.dataset.cases import PatchSampler, find_cases
 from tools.train.loader import Batches
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("data", type=Path, metavar="DIR", help="a dataset in the SynthRAD layout: <case>/mr, ct, mask")
+    parser.add_argument("--config", type=Path, required=True, help="the Pix2Pix training config")
+    parser.add_argument("--cache", type=Path, help="the case cache to build or reuse (default: a new temporary one)")
+    parser.add_argument("--iterations", type=int, default=30, help="iterations of the training run (0: none)")
+    parser.add_argument("--sampler-seconds", type=float, default=10.0, help="how long the sampler is timed")
+    parser.add_argument("--workers", type=int, default=2, help="loader workers, timed against none")
+    parser.add_argument("--threads", type=int, default=2, help="the training run's CPU threads (OMP_NUM_THREADS)")
+    add_json_option(parser)
 
 
 def patches_per_second(cases, patch_size, workers: int, seconds: float = 10.0, seed: int = 0) -> tuple[float, int]:
@@ -81,12 +95,12 @@ def training_peak_rss_gib(data: Path, config: Path, cache: Path, iterations: int
             "seconds": seconds}
 
 
-def report(args) -> int:
+def run(args) -> int:
     config = load_config(args.config)
     training = config.training
     if config.pipeline != "pix2pix" or training is None:
-        raise InputError(args.config, "pipeline: --training-data measures the Pix2Pix training (a pix2pix config with training)")
-    paths = find_cases(args.training_data)
+        raise InputError(args.config, "pipeline: training-data measures the Pix2Pix training (a pix2pix config with training)")
+    paths = find_cases(args.data)
     cache_dir = args.cache or Path(tempfile.mkdtemp(prefix="sct-cache-"))
     cache = CaseCache(cache_dir, config.preprocessing.mr_percentiles, training.seed)
     start = time.perf_counter()
@@ -98,7 +112,7 @@ def report(args) -> int:
     for workers in sorted({0, args.workers}):
         rates[workers], _ = patches_per_second(cases, training.patch_size, workers, args.sampler_seconds)
     del cases
-    figures = {"what": "training_data", "data": str(args.training_data), "config": str(args.config), "cases": len(paths),
+    figures = {"what": "training_data", "data": str(args.data), "config": str(args.config), "cases": len(paths),
                "voxels": voxels, "cache": str(cache_dir), "cache_built": len(built),
                "cache_build_seconds": round(build_seconds, 1), "cache_bytes": sum(f.stat().st_size for f in cache_dir.rglob("*.npy")),
                "patch_size": list(training.patch_size),
@@ -107,13 +121,12 @@ def report(args) -> int:
           f"({figures['cache_bytes'] / 1024**3:.2f} GiB in {cache_dir}); patches of {'x'.join(map(str, training.patch_size))} "
           "per second, no network: " + ", ".join(f"{r:.1f} with {w} worker(s)" for w, r in rates.items()), flush=True)
     if args.iterations:
-        peak = training_peak_rss_gib(args.training_data, args.config, cache_dir, args.iterations, args.threads)
+        peak = training_peak_rss_gib(args.data, args.config, cache_dir, args.iterations, args.threads)
         figures.update(training_iterations=args.iterations, training_seconds=round(peak["seconds"], 1),
                        training_peak_rss_gib=round(peak["rss"], 3), training_peak_anon_gib=round(peak["anon"], 3),
                        training_peak_file_gib=round(peak["file"], 3))
         print(f"python -m tools.train pix2pix, {args.iterations} iterations and the final validation, "
               f"{peak['seconds']:.0f} s: peak RSS {peak['rss']:.2f} GiB (its own memory {peak['anon']:.2f} GiB at most, "
               f"mapped files {peak['file']:.2f} GiB at most)", flush=True)
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    write_json(args, figures)
     return 0

@@ -1,0 +1,75 @@
+"""``python -m tools.bench <mode>``: one subcommand per benchmark, each answering ``--help``; the random-weights
+model folder it times is a model folder the container loads (its config written back by the config itself)."""
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from conftest import TINY_CONFIG
+from model.config import load_config
+from model.weights import read_config
+from tools.bench.__main__ import MODES, main, parser
+
+MODE_MODULES = {"case": "case", "sampling-step": "sampling_step", "attention": "attention",
+                "training-steps": "training_steps", "training-data": "training_data"}
+
+
+def test_every_mode_is_a_module_of_its_own():
+    assert {name: module.__name__ for name, module in MODES.items()} == {
+        name: f"tools.bench.{module}" for name, module in MODE_MODULES.items()}
+
+
+@pytest.mark.parametrize("mode", MODE_MODULES)
+def test_every_mode_answers_help_as_python_m_tools_bench_mode(mode, capsys):
+    with pytest.raises(SystemExit) as done:
+        main([mode, "--help"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: python -m tools.bench {mode}")
+
+
+def test_the_modes_are_listed_and_one_is_required(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert out.startswith("usage: python -m tools.bench") and all(mode in out for mode in MODE_MODULES)
+    with pytest.raises(SystemExit) as done:
+        main([])
+    assert done.value.code == 2
+    with pytest.raises(SystemExit):  # the old flags are gone: each is a mode now
+        main(["--sampling-step", "configs/brain_ldm.json"])
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_case_takes_a_model_folder_or_random_weights_not_both():
+    args = parser().parse_args(["case", "--random-weights", "c.json", "--shape", "8", "8", "8"])
+    assert args.random_weights.name == "c.json" and args.device == "cpu" and args.threads == 2 and args.repeats == 3
+    with pytest.raises(SystemExit):
+        parser().parse_args(["case", "--weights", "w", "--random-weights", "c.json"])
+    args = parser().parse_args(["training-data", "data", "--config", "c.json"])
+    assert (args.iterations, args.workers, args.threads) == (30, 2, 2)
+
+
+def test_a_mode_refuses_another_family_s_config_in_one_line(tmp_path, capsys):
+    path = tmp_path / "pelvis.json"
+    path.write_text(json.dumps(TINY_CONFIG))
+    assert main(["sampling-step", str(path)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {path}: pipeline: sampling-step measures the brain model (an \"ldm\" config), not 'pix2pix'"]
+
+
+def test_random_weights_time_a_model_folder_written_from_the_config_itself(tmp_path):
+    from tools.bench.random_weights import random_model_folder
+
+    config = copy.deepcopy(TINY_CONFIG)
+    del config["weights"]  # a training config: the benchmark names the weights it writes
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    (tmp_path / "model").mkdir()
+    folder = random_model_folder(load_config(path), tmp_path / "model")
+    assert read_config(folder) == {**config, "weights": {"generator": "generator.safetensors"}}
+    assert main(["case", "--random-weights", str(path), "--shape", "8", "24", "24", "--repeats", "1",
+                 "--json", str(tmp_path / "case.json")]) == 0
+    figures = json.loads((tmp_path / "case.json").read_text())
+    assert figures["what"] == "case" and figures["weights"] == str(path) and len(figures["seconds"]) == 1
