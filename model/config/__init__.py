@@ -27,8 +27,10 @@ configs), ``families`` (:data:`FAMILIES`: the one declaration of each family) an
 ``reading`` (:func:`load_config`, :func:`parse_config`).
 
 Adding a setting: add a field to the section's dataclass, with its default and
-range (``setting(...)``); the parser, the error messages and the README's config
-tables need nothing else. Adding a model family: see model/pipelines/__init__.py.
+range (``setting(...)``); the parser and the error messages need nothing else, and
+the table of every setting in docs/config.md is regenerated with
+``python -m tools.config_reference --write`` (a test fails while it is stale).
+Adding a model family: see model/pipelines/__init__.py.
 """
 from __future__ import annotations
 

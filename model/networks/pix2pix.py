@@ -59,12 +59,3 @@ def build_discriminator(settings: Discriminator, in_channels: int = 2) -> PatchD
     (2 channels); the brain autoencoder's sees the CT alone (1)."""
     return PatchDiscriminator(spatial_dims=3, in_channels=in_channels, out_channels=1, channels=settings.channels,
                               num_layers_d=settings.num_layers_d, norm=settings.norm)
-
-
-def downsampling_factors(strides) -> tuple[int, int, int]:
-    """Total downsampling of the U-Net per axis: window sizes must divide by it."""
-    total = [1, 1, 1]
-    for s in strides:
-        per_axis = s if isinstance(s, (list, tuple)) else (s, s, s)
-        total = [t * f for t, f in zip(total, per_axis)]
-    return tuple(total)

@@ -51,7 +51,7 @@ def case_id_for(region: str, seed: int, acquisition: str = "default", anatomy: s
 
 # ``--synthrad-size``: the pelvis on a finer grid, the same anatomy in mm, so that the largest field of view
 # (64 x 290 x 420 voxels at 2.5 x 1 x 1 mm) becomes SynthRAD2023's largest pelvis volume, 153 x 410 x 586 voxels
-# (z, y, x) - for measuring training at scale (tools.bench --training-data).
+# (z, y, x) - for measuring training at scale (python -m tools.bench training-data).
 SYNTHRAD_SCALE = (586 / 420, 586 / 420, 153 / 64)  # (x, y, z) voxels per phantom voxel
 
 

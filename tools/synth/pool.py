@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -32,6 +31,7 @@ import numpy as np
 import torch
 
 from model.config import SynthData
+from model.files import staged_folder
 from model.preprocessing.intensity import ct_to_unit
 from tools.dataset.cache import ArrayFile
 from tools.dataset.cases import as_batch, patch_centres
@@ -71,14 +71,10 @@ class AnatomyPool:
         labels, _ = make_anatomy(self.region, self.seed, index, self.scale)
         body = labels != Tissue.AIR
         self.root.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".partial-{index:06d}-", dir=self.root))
-        try:
+        with staged_folder(folder, keep_existing=True) as tmp:  # a worker that drew it first wins
             np.save(tmp / "labels.npy", labels)
             np.save(tmp / "centres.npy", np.ascontiguousarray(patch_centres(body, index), dtype=np.int32))
             np.save(tmp / "histogram.npy", np.bincount(labels[body], minlength=len(Tissue)).astype(np.int64))
-            tmp.rename(folder)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
 
     def remove_before(self, index: int) -> None:
         for folder in self.root.glob("[0-9]" * 6):

@@ -44,9 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         training_section(config, task)
         if args.iterations:
             config = config.with_overrides({f"{section_name(task)}.iterations": args.iterations})
-        Harness(task, config.to_json(), args.data, args.out, resume=args.resume, device=args.device,
-                command=command, previous=args.previous, config_source=args.config, cache_dir=args.cache,
-                init=args.init).run()
+        Harness(task, config, args.data, args.out, resume=args.resume, device=args.device, command=command,
+                previous=args.previous, cache_dir=args.cache, init=args.init).run()
 
     return exit_code(train)
 

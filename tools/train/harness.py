@@ -44,7 +44,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from model.config import parse_config
+from model.config import ModelConfig
 from model.device import report
 from model.errors import InputError
 from model.precision import configure_training
@@ -78,14 +78,14 @@ def linear_decay(iterations: int, decay_from: float):
 
 
 class Harness:
-    """``config``: the config as JSON gives it (written unchanged into the run and its model folder), parsed
-    here once (model.config); ``config_source`` is the file its errors name."""
+    """``config``: the run's config, read and checked (model.config.load_config); written back with
+    ``to_json()`` into the run, its checkpoints and its model folder."""
 
-    def __init__(self, task_class, config: dict, data_dir: Path, out_dir: Path, *, resume: bool = False,
-                 device: str = "auto", command: str = "", previous: Path | None = None, config_source: str | Path,
+    def __init__(self, task_class, config: ModelConfig, data_dir: Path, out_dir: Path, *, resume: bool = False,
+                 device: str = "auto", command: str = "", previous: Path | None = None,
                  cache_dir: Path | None = None, init: Path | None = None):
-        self.config = config
-        self.spec = parse_config(config, config_source)
+        self.spec = config
+        self.config = config.to_json()  # as JSON: what is written, and what a resumed checkpoint must match
         self.task_class = task_class
         self.training = training_section(self.spec, task_class)
         if previous is not None and not task_class.staged:

@@ -2,9 +2,10 @@
 them is tools.train.tasks.
 
 A task (:class:`TrainingTask`) supplies what is particular to a model; the
-harness (tools/train/harness.py) owns everything else: data, the split,
-DistributedDataParallel, the loop, precision, checkpoints, validation, logs and
-the exported model folder.
+harness (tools/train/harness.py: the loop, precision) and its parts own everything
+else: data and the split (data.py), DistributedDataParallel (distributed.py),
+checkpoints (checkpoint.py), validation (validation.py), logs (logs.py) and the
+exported model folder (export.py).
 
 What a task supplies:
 - ``name`` (the command's task argument, and ``training.<name>`` for a staged task);
