@@ -14,17 +14,19 @@ from __future__ import annotations
 import argparse
 import sys
 
-import torch
-
 
 def poison_freed_memory() -> None:
+    import torch  # here, not at the top: --help answers without it
+
     for n in (1 << 12, 1 << 16, 1 << 20, 1 << 22):
         for dtype in (torch.float32, torch.bfloat16):
             poison = torch.full((n,), float("nan"), dtype=dtype)
             del poison
 
 
-def weight_gradient(conv: torch.nn.Conv3d, x: torch.Tensor, bf16: bool, onednn: bool) -> torch.Tensor:
+def weight_gradient(conv: "torch.nn.Conv3d", x: "torch.Tensor", bf16: bool, onednn: bool) -> "torch.Tensor":
+    import torch
+
     conv.zero_grad(set_to_none=True)
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         y = conv(x)
@@ -35,6 +37,8 @@ def weight_gradient(conv: torch.nn.Conv3d, x: torch.Tensor, bf16: bool, onednn: 
 
 
 def main(trials: int = 10) -> int:
+    import torch
+
     torch.manual_seed(0)
     for onednn in (True, False):
         bad, worst = 0, 0.0

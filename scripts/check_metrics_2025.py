@@ -17,9 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tools.metrics.image import image_metrics  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools.metrics, imported in main
 
 
 def official_metrics(path: Path):
@@ -58,6 +56,8 @@ def main(argv=None) -> int:
     parser.add_argument("--random", type=int, default=5, help="random volumes to compare (default 5)")
     parser.add_argument("--case", nargs=3, action="append", default=[], metavar=("CT", "SCT", "MASK"))
     args = parser.parse_args(argv)
+    from tools.metrics.image import image_metrics  # scikit-image and scipy: after --help has answered
+
     official = official_metrics(args.official)
     worst: dict[str, float] = {}
     for name, ct, sct, mask in [*random_cases(args.random), *file_cases(args.case)]:

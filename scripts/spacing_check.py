@@ -24,10 +24,6 @@ import SimpleITK as sitk
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import process  # noqa: E402
-from tools.evaluation.evaluate import evaluate  # noqa: E402
-from tools.phantom import make_case  # noqa: E402
-
 
 def resampled(image: sitk.Image, spacing_xyz, interpolator, fill: float = 0.0) -> sitk.Image:
     """``image`` on voxels of ``spacing_xyz`` over the same extent (the first voxel's corner kept), interpolated in
@@ -62,6 +58,10 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(1000, 1005)))
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "spacing-check")
     args = parser.parse_args(argv)
+    import process  # the entry point, the evaluation and the phantoms: imported after --help has answered
+    from tools.evaluation.evaluate import evaluate
+    from tools.phantom import make_case
+
     shutil.rmtree(args.work, ignore_errors=True)
     native, coarse = {}, {}
     for seed in args.seeds:

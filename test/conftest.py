@@ -1,6 +1,7 @@
 """Shared fixtures: real SimpleITK files and real (tiny) MONAI networks, written to tmp folders."""
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 from pathlib import Path
@@ -27,6 +28,16 @@ TINY_CONFIG = {
     "inference": {"roi_size": [16, 64, 64], "overlap": 0.25, "sw_batch_size": 4},
     "weights": {"generator": "generator.safetensors"},
 }
+
+
+@functools.lru_cache(maxsize=None)
+def drawn(region: str, seed: int, **options):
+    """``tools.phantom.make_case(region, seed, **options)``, drawn once for the whole test session (a full-size
+    phantom takes about a second): for tests that only read it. A test that checks drawing itself calls
+    make_case."""
+    from tools.phantom import make_case
+
+    return make_case(region, seed, **options)
 
 
 def typed(config: dict, source: str = "test config"):

@@ -9,18 +9,19 @@ import pytest
 import torch
 
 from brain_fixtures import tiny_brain_config
+from conftest import drawn
 from tools.dataset.cache import ArrayFile, CaseCache
 from tools.dataset.cases import PatchSampler, find_cases, load_training_case
-from tools.phantom import make_case, write_case
+from tools.phantom import write_case
 
 PERCENTILES = (0.5, 99.5)
 
 
-def phantoms(tmp_path_factory, region: str):
-    """Two phantom cases of ``region`` in the training layout."""
+def phantoms(tmp_path_factory, region: str, seeds=(0, 1)):
+    """Phantom cases of ``region`` (two by default) in the training layout."""
     root = tmp_path_factory.mktemp(f"{region}-data") / region
-    for seed in (0, 1):
-        write_case(make_case(region, seed), root, layout="dataset", fmt="mha")
+    for seed in seeds:
+        write_case(drawn(region, seed), root, layout="dataset", fmt="mha")
     return root
 
 
@@ -102,7 +103,7 @@ def test_an_array_file_reads_blocks_of_a_five_dimensional_array(tmp_path):
 
 @pytest.fixture(scope="module")
 def brain(tmp_path_factory):
-    return phantoms(tmp_path_factory, "brain")
+    return phantoms(tmp_path_factory, "brain", seeds=(0,))  # one head: a full one takes seconds to draw and write
 
 
 def tiny_stage_spec():
@@ -113,6 +114,7 @@ def tiny_stage_spec():
     return parse_config(raw, "tiny brain config")
 
 
+@pytest.mark.slow  # two full heads
 def test_the_autoencoder_stage_cuts_its_patches_from_the_grid_fitted_case(brain, tmp_path):
     """The brain autoencoder trains on patches of the case fitted to the model grid, from the cache's own
     entries for that form: MR and CT from the same grid voxels, in network units, bit for bit the in-memory fit's

@@ -182,6 +182,7 @@ def _quick_run_case(monkeypatch):
     from tools.dose import report, run as run_module
 
     monkeypatch.setattr(run_module, "read_dose_case", lambda *args: SimpleNamespace(grid=None))
+    monkeypatch.setattr(run_module, "require_dose_tools", lambda: None)  # pyRadPlan's import: seconds, unused here
     monkeypatch.setattr(run_module, "evaluate_case", lambda *args: ({"modalities": {}}, {}))
     monkeypatch.setattr(run_module, "image_scores", lambda case: {})
     monkeypatch.setattr(report, "images_png", lambda path, case: path.write_bytes(b"new picture"))

@@ -8,30 +8,31 @@ import pytest
 import SimpleITK as sitk
 from scipy import ndimage
 
+from conftest import drawn
 from tools import phantom
 from tools.phantom import Tissue, make_case
 from tools.phantom.__main__ import main
 from tools.phantom.tissues import MR_T1
 
-SEEDS = range(6)
+SEEDS = range(4)
 
 
 @pytest.fixture(scope="module")
 def pelvis_cases():
     """Pelvis cases of seeds 0..5 (generated once for the module)."""
-    return {seed: make_case("pelvis", seed) for seed in SEEDS}
+    return {seed: drawn("pelvis", seed) for seed in SEEDS}
 
 
 @pytest.fixture(scope="module")
 def brain_cases():
     """Brain cases of seeds 0..2."""
-    return {seed: make_case("brain", seed) for seed in range(3)}
+    return {seed: drawn("brain", seed) for seed in range(3)}
 
 
 @pytest.fixture(scope="module")
 def second_centre_cases():
     """Pelvis cases of seeds 0 and 1 acquired at the second centre."""
-    return {seed: make_case("pelvis", seed, acquisition="second-centre") for seed in (0, 1)}
+    return {seed: drawn("pelvis", seed, acquisition="second-centre") for seed in (0, 1)}
 
 
 def _arrays(case):
@@ -52,8 +53,8 @@ def _interior(mask, voxels=3):
 # determinism
 # --------------------------------------------------------------------------- #
 def test_same_seed_is_bit_identical(pelvis_cases):
-    first, again = pelvis_cases[5], make_case("pelvis", 5)
-    assert first.case_id == again.case_id == "1PX0005"
+    first, again = pelvis_cases[3], make_case("pelvis", 3)
+    assert first.case_id == again.case_id == "1PX0003"
     assert first.uuid == again.uuid
     for a, b in zip(_arrays(first), _arrays(again)):
         np.testing.assert_array_equal(a, b)
@@ -173,7 +174,7 @@ def test_cli_dataset_layout(tmp_path, capsys):
     mask = sitk.ReadImage(str(case_dir / "mask.nii.gz"))
     assert ct.GetPixelID() == sitk.sitkInt16 and mask.GetPixelID() == sitk.sitkUInt8
     assert sitk.ReadImage(str(case_dir / "mr.nii.gz")).GetPixelID() == sitk.sitkInt16
-    expected = make_case("pelvis", 3)
+    expected = drawn("pelvis", 3)
     np.testing.assert_array_equal(sitk.GetArrayFromImage(ct),
                                   sitk.GetArrayFromImage(expected.ct))
 
@@ -250,7 +251,7 @@ def test_default_acquisition_is_the_default(pelvis_cases):
     assert phantom.ACQUISITIONS == ("default", "second-centre", "second-centre-t2-urine")
 
 
-@pytest.mark.parametrize("region", ["pelvis", "brain"])
+@pytest.mark.parametrize("region", ["pelvis", pytest.param("brain", marks=pytest.mark.slow)])  # a full head: 3 s
 def test_default_cases_are_those_the_sample_cases_were_made_from(region):
     # test/cases/<region> was generated before the acquisition variants existed (seeds 909 and 919): the default
     # rendering still gives its MR, mask and CT (within 1 of int16 rounding, for other CPUs' float paths)

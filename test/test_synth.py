@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from conftest import TINY_CONFIG, killed_during_step
+from conftest import TINY_CONFIG, drawn, killed_during_step
 from model.config import MRFamilies, SynthData
 from tools.metrics.tissue import CLASSES, mean_table, tissue_table, worse_than_water
 from tools.phantom import Tissue, make_case
@@ -42,11 +42,11 @@ def test_the_engine_ranges_hold_the_default_anatomy_and_the_unseen_set_lies_outs
 
 @pytest.mark.slow
 def test_unseen_anatomy_cases_are_their_own_stream_fatter_and_thicker_skulled():
-    default, unseen = make_case("pelvis", 3), make_case("pelvis", 3, anatomy="unseen")
+    default, unseen = drawn("pelvis", 3), make_case("pelvis", 3, anatomy="unseen")
     assert unseen.case_id == "1PU0003"
     share = lambda case: np.mean(case.labels[case.labels != Tissue.AIR] == Tissue.FAT)  # noqa: E731
     assert share(unseen) > share(default) + 0.2
-    head, thick = make_case("brain", 3), make_case("brain", 3, anatomy="unseen")
+    head, thick = drawn("brain", 3), make_case("brain", 3, anatomy="unseen")
     assert thick.case_id == "1BU0003"
     bone = lambda case: np.mean(np.isin(case.labels, (Tissue.CORTICAL, Tissue.DIPLOE)))  # noqa: E731
     assert bone(thick) > bone(head) and share(thick) > share(head)
@@ -187,7 +187,7 @@ def validation_data(tmp_path_factory):
     from tools.phantom import write_case
 
     root = tmp_path_factory.mktemp("engine-val")
-    write_case(make_case("pelvis", 0), root, layout="dataset", fmt="mha")
+    write_case(drawn("pelvis", 0), root, layout="dataset", fmt="mha")
     return root
 
 

@@ -15,7 +15,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import ROOT, TINY_CONFIG, killed_during_step, typed
+from conftest import ROOT, TINY_CONFIG, drawn, killed_during_step, typed
 from model.cases import CaseInput
 from model.imageio import to_array
 from model.pipelines import load_pipeline
@@ -23,7 +23,7 @@ from model.precision import onednn_uses_amx
 from model.registry import ModelEntry
 from model.weights import verify_manifest
 from tools.dataset.cases import crop_patch, find_cases, split_cases
-from tools.phantom import make_case, write_case
+from tools.phantom import write_case
 from tools.train.__main__ import main as train_main
 from tools.train.tasks.pix2pix import Pix2PixTask
 
@@ -40,7 +40,7 @@ def dataset(tmp_path_factory):
     """Three phantom pelvis cases in the SynthRAD2023 layout, .nii.gz and .mha mixed."""
     root = tmp_path_factory.mktemp("Task1") / "pelvis"
     for seed, fmt in ((0, "nii.gz"), (1, "mha"), (2, "nii.gz")):
-        write_case(make_case("pelvis", seed), root, layout="dataset", fmt=fmt)
+        write_case(drawn("pelvis", seed), root, layout="dataset", fmt=fmt)
     return root
 
 
@@ -80,7 +80,7 @@ def test_training_writes_logs_previews_and_a_working_model_folder(dataset, confi
     assert [c.split(" --data")[0] for c in config["provenance"]["commands"]] == ["python -m tools.train pix2pix"]
     assert config["provenance"]["validation_cases"] == held_out
     pipeline = load_pipeline(ModelEntry("Pelvis", "pix2pix", model), torch.device("cpu"))
-    case = make_case("pelvis", 5)
+    case = drawn("pelvis", 3)  # not a training case
     hu = pipeline.predict(CaseInput(case.mr, to_array(case.mr), to_array(case.mask) > 0))
     assert hu.shape == to_array(case.mr).shape
 
@@ -303,6 +303,7 @@ def test_a_non_finite_step_is_skipped_and_too_many_in_a_row_stop_the_run(dataset
     assert not (run / "model").exists()
 
 
+@pytest.mark.slow  # four training runs
 def test_init_starts_from_a_model_folder_and_a_resume_keeps_it(dataset, config_file, tmp_path, caplog, capsys):
     assert train(dataset, config_file, tmp_path / "base") == 0
     folder = tmp_path / "base" / "model"

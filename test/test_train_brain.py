@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from brain_fixtures import TINY_BRAIN
-from conftest import ROOT, typed
+from conftest import ROOT, drawn, typed
 from model.imageio import hu_to_sct, to_array
 from model.pipelines import load_pipeline
 from model.registry import ModelEntry
@@ -21,7 +21,7 @@ from model.weights import read_config, verify_manifest, write_manifest
 from tools.dataset.cases import find_cases, load_training_case
 from tools.evaluation.error_budget import main as budget_main
 from tools.metrics.image import mae
-from tools.phantom import make_case, write_case
+from tools.phantom import write_case
 from tools.train.__main__ import main as train_main
 from tools.train.tasks.latent_stages import LatentSampler
 
@@ -40,7 +40,7 @@ CONFIG["training"] = {
 def dataset(tmp_path_factory):
     root = tmp_path_factory.mktemp("Task1") / "brain"
     for seed in (0, 1, 2):
-        write_case(make_case("brain", seed), root, layout="dataset", fmt="mha")
+        write_case(drawn("brain", seed), root, layout="dataset", fmt="mha")
     return root
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from model.cli import exit_code
 from model.errors import InputError
-from tools.dose import MODALITY_CHOICES, chosen_modalities, require_dose_tools
+from tools.dose import MODALITY_CHOICES, chosen_modalities
 
 
 def _organ(text: str) -> tuple[str, Path]:
@@ -43,7 +43,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     def run() -> None:
-        require_dose_tools()
         from tools.dose.config import load_dose_config
         from tools.dose.run import run_case
 

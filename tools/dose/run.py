@@ -14,7 +14,7 @@ import SimpleITK as sitk
 from model.device import peak_rss_gib
 from model.files import staged_folder
 from model.imageio import array_to_image
-from tools.dose import report
+from tools.dose import report, require_dose_tools
 from tools.dose.config import DoseConfig
 from tools.dose.evaluate import evaluate_case, image_scores
 from tools.dose.inputs import read_dose_case
@@ -27,10 +27,12 @@ def _write_image(array: np.ndarray, grid: sitk.Image, path: Path) -> None:
 
 def run_case(case_id: str, paths: dict, config: DoseConfig, region: str, modalities, prescription: float | None,
              out: Path) -> dict:
-    """``paths``: ct, sct, mask, and optionally target, organs (name -> path), mr."""
+    """``paths``: ct, sct, mask, and optionally target, organs (name -> path), mr. The inputs are read and checked
+    before the dose tools are required: a bad input is named at once, whether or not they are installed."""
     start = time.perf_counter()
     case = read_dose_case(paths["ct"], paths["sct"], paths["mask"], config, region, paths.get("target"),
                           paths.get("organs"), paths.get("mr"))
+    require_dose_tools()
     prescription = prescription or config.region(region).prescription_gy
     result, volumes = evaluate_case(case, config, modalities, prescription)
     result = {"case": case_id, "region": region, **result, "image": image_scores(case)}
