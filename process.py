@@ -31,8 +31,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds a case may take, from reading it to its sCT: the brain sampler lowers its samples, "
                              "then its steps, to fit; the pelvis says whether it fits (default: the model folder's "
                              "inference.time_budget_s, else 900)")
+    parser.add_argument("--serve", action="store_true",
+                        help="grand-challenge's invoke method: load every model once, then serve GET /health and POST "
+                             "/invoke (each a job on what --input holds then) until SIGTERM")
+    parser.add_argument("--port", type=int, default=4743, help="with --serve (default 4743, where the platform looks)")
     args = parser.parse_args(argv)
     setup_logging()
+    if args.serve:
+        from model.server import Service, serve
+
+        return exit_code(lambda: serve(Service(args.input, args.output, choose_weights(args.weights, BUNDLED_WEIGHTS),
+                                               args.device, args.uncertainty_samples, args.time_budget), port=args.port),
+                         catch_all=str(args.input))
     return exit_code(lambda: process_folder(args.input, args.output, choose_weights(args.weights, BUNDLED_WEIGHTS), args.device,
                                  args.uncertainty_samples, args.time_budget),
                      catch_all=str(args.input))

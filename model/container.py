@@ -26,7 +26,7 @@ from model.imageio import hu_to_sct, is_image_file, write_image
 from model.pipelines import load_pipeline
 from model.precision import configure_inference
 from model.preprocessing.intensity import FlatMRError
-from model.registry import WeightsChoice, available_regions, find_model
+from model.registry import WeightsChoice, available_regions, discover_models, find_model
 
 log = logging.getLogger("process")
 
@@ -89,14 +89,15 @@ def result_entry(paths: CasePaths, input_dir: Path, uncertainty: bool = False) -
 
 
 def process_folder(input_dir: Path, output_dir: Path, weights: Path | WeightsChoice, device_name: str = "auto",
-        uncertainty_samples: int = 0, time_budget: float | None = None) -> list[dict]:
+        uncertainty_samples: int = 0, time_budget: float | None = None, loaded: dict | None = None) -> list[dict]:
     """Process every case of ``input_dir``; returns the results.json entries.
 
     ``uncertainty_samples`` >= 2 (sampling pipelines only): the sCT is the mean of that many samples
     (seeds seed .. seed + N - 1) and their per-voxel standard deviation (HU, float32) is written too.
     ``weights``: a weights folder, or :func:`model.registry.choose_weights`'s choice (logged with its reason).
     ``time_budget``: seconds a case may take from its reading to its sCT (model.budget); None: the model
-    folder's ``inference.time_budget_s``, else 900 s.
+    folder's ``inference.time_budget_s``, else 900 s. ``loaded``: pipelines already loaded, by model folder
+    (:func:`load_every_model`: the invoke server loads them once); a folder not in it is loaded now.
     """
     if time_budget is not None and not positive_seconds(time_budget):
         raise InputError("--time-budget", f"must be a positive number of seconds, got {time_budget:g}")
@@ -112,7 +113,9 @@ def process_folder(input_dir: Path, output_dir: Path, weights: Path | WeightsCho
     log.log(logging.WARNING if choice.warning else logging.INFO, "weights: %s (%s)", choice.folder, choice.why)
     log.info("model folder for %s: %s", entry.region, entry.folder)
     device = choose_device(device_name)  # after the cheap input checks: their error stays the only line
-    pipeline = load_pipeline(entry, device)
+    pipeline = (loaded or {}).get(entry.folder)
+    if pipeline is None:
+        pipeline = load_pipeline(entry, device)
     configure_inference(device)
     report(device, f"{entry.pipeline}: {pipeline.precision.describe()}")
     if uncertainty_samples and (uncertainty_samples < 2 or not pipeline.samples_cases):
@@ -148,6 +151,18 @@ def process_folder(input_dir: Path, output_dir: Path, weights: Path | WeightsCho
                      entry.pipeline, device, budget.elapsed(), seconds, peak_memory_summary(device))
         (staging / RESULTS_FILE).write_text(json.dumps(results, indent=2) + "\n")
     return results
+
+
+def load_every_model(weights: Path | WeightsChoice, device_name: str = "auto") -> dict:
+    """Every model folder's pipeline, by folder, on the chosen device (the invoke server's start-up)."""
+    choice = weights if isinstance(weights, WeightsChoice) else WeightsChoice(Path(weights), "given")
+    log.log(logging.WARNING if choice.warning else logging.INFO, "weights: %s (%s)", choice.folder, choice.why)
+    device = choose_device(device_name)
+    configure_inference(device)
+    loaded = {entry.folder: load_pipeline(entry, device) for entry in discover_models(choice.folder).values()}
+    for folder, pipeline in loaded.items():
+        report(device, f"{folder.name}: {pipeline.config.pipeline}: {pipeline.precision.describe()}")
+    return loaded
 
 
 def std_image(std, case: CaseInput) -> sitk.Image:
