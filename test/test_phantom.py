@@ -31,8 +31,8 @@ def brain_cases():
 
 @pytest.fixture(scope="module")
 def second_centre_cases():
-    """Pelvis cases of seeds 0 and 1 acquired at the second centre."""
-    return {seed: drawn("pelvis", seed, acquisition="second-centre") for seed in (0, 1)}
+    """The pelvis case of seed 1 acquired at the second centre (one: a full draw takes seconds)."""
+    return {seed: drawn("pelvis", seed, acquisition="second-centre") for seed in (1,)}
 
 
 def _arrays(case):

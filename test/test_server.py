@@ -1,6 +1,7 @@
 """The invoke API (model.server: ``python process.py --serve``) driven as grand-challenge's adapter drives it: the
 process started once, ``GET /health`` polled until 200, then per task ``/output`` emptied, ``/input`` filled and
-``POST /invoke`` called; SIGTERM at the end. The server is a real process here, on a free port of the loopback."""
+``POST /invoke`` called; SIGTERM at the end. The server is a real process here, on a free port of the loopback;
+each takes seconds to start (torch, MONAI, the models), so these are all in the slow tier."""
 from __future__ import annotations
 
 import json
@@ -17,6 +18,8 @@ from conftest import ROOT, small_case, write_container_input, write_model_folder
 import process
 from model.compare import compare_case
 from tools.adapter import Adapter, free_port
+
+pytestmark = pytest.mark.slow
 
 
 def server(weights: Path, tmp_path: Path) -> Adapter:
@@ -98,7 +101,6 @@ def _invoke_or_error(adapter):
         return type(err).__name__
 
 
-@pytest.mark.slow
 def test_the_sample_cases_through_one_server_with_a_bad_case_between(tmp_path):
     """The bundled weights, both regions loaded once: pelvis, a bad case, brain, pelvis again - each output as
     the exec method's expected output (model.compare, as test.sh checks the image), the bad case failing alone."""
