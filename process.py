@@ -12,6 +12,7 @@ from pathlib import Path
 from model.cli import exit_code, setup_logging
 from model.container import process_folder
 from model.registry import choose_weights
+from model.server import PORT, Service, serve
 
 BUNDLED_WEIGHTS = Path(__file__).resolve().parent / "weights"
 
@@ -34,12 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--serve", action="store_true",
                         help="grand-challenge's invoke method: load every model once, then serve GET /health and POST "
                              "/invoke (each a job on what --input holds then) until SIGTERM")
-    parser.add_argument("--port", type=int, default=4743, help="with --serve (default 4743, where the platform looks)")
+    parser.add_argument("--port", type=int, default=PORT, help=f"with --serve (default {PORT}, where the platform looks)")
     args = parser.parse_args(argv)
     setup_logging()
     if args.serve:
-        from model.server import Service, serve
-
         return exit_code(lambda: serve(Service(args.input, args.output, choose_weights(args.weights, BUNDLED_WEIGHTS),
                                                args.device, args.uncertainty_samples, args.time_budget), port=args.port),
                          catch_all=str(args.input))

@@ -88,6 +88,15 @@ def result_entry(paths: CasePaths, input_dir: Path, uncertainty: bool = False) -
     }
 
 
+def as_choice(weights: Path | WeightsChoice) -> WeightsChoice:
+    """A weights folder given as such, or :func:`model.registry.choose_weights`'s choice."""
+    return weights if isinstance(weights, WeightsChoice) else WeightsChoice(Path(weights), "given")
+
+
+def log_choice(choice: WeightsChoice) -> None:
+    log.log(logging.WARNING if choice.warning else logging.INFO, "weights: %s (%s)", choice.folder, choice.why)
+
+
 def process_folder(input_dir: Path, output_dir: Path, weights: Path | WeightsChoice, device_name: str = "auto",
         uncertainty_samples: int = 0, time_budget: float | None = None, loaded: dict | None = None) -> list[dict]:
     """Process every case of ``input_dir``; returns the results.json entries.
@@ -102,7 +111,7 @@ def process_folder(input_dir: Path, output_dir: Path, weights: Path | WeightsCho
     if time_budget is not None and not positive_seconds(time_budget):
         raise InputError("--time-budget", f"must be a positive number of seconds, got {time_budget:g}")
     input_dir, output_dir = Path(input_dir), Path(output_dir)
-    choice = weights if isinstance(weights, WeightsChoice) else WeightsChoice(Path(weights), "given")
+    choice = as_choice(weights)
     weights_dir = choice.folder
     region = read_region(input_dir)
     entry = find_model(weights_dir, region)
@@ -110,7 +119,7 @@ def process_folder(input_dir: Path, output_dir: Path, weights: Path | WeightsCho
         raise InputError(input_dir / REGION_FILE, f"no model for region {region!r} (available in {weights_dir}: "
                                                    f"{', '.join(available_regions(weights_dir)) or 'none'})")
     cases = pair_input_images(input_dir)
-    log.log(logging.WARNING if choice.warning else logging.INFO, "weights: %s (%s)", choice.folder, choice.why)
+    log_choice(choice)
     log.info("model folder for %s: %s", entry.region, entry.folder)
     device = choose_device(device_name)  # after the cheap input checks: their error stays the only line
     pipeline = (loaded or {}).get(entry.folder)
@@ -155,8 +164,8 @@ def process_folder(input_dir: Path, output_dir: Path, weights: Path | WeightsCho
 
 def load_every_model(weights: Path | WeightsChoice, device_name: str = "auto") -> dict:
     """Every model folder's pipeline, by folder, on the chosen device (the invoke server's start-up)."""
-    choice = weights if isinstance(weights, WeightsChoice) else WeightsChoice(Path(weights), "given")
-    log.log(logging.WARNING if choice.warning else logging.INFO, "weights: %s (%s)", choice.folder, choice.why)
+    choice = as_choice(weights)
+    log_choice(choice)
     device = choose_device(device_name)
     configure_inference(device)
     loaded = {entry.folder: load_pipeline(entry, device) for entry in discover_models(choice.folder).values()}

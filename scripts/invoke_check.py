@@ -25,15 +25,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def task_folder(case: Path, work: Path) -> Path:
-    """A sample case as the platform's /input holds it: images/ and region.json (not the expected output)."""
-    task = work / f"task-{case.name}"
-    if not task.exists():
-        shutil.copytree(case / "images", task / "images")
-        shutil.copy(case / "region.json", task)
-    return task
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python scripts/invoke_check.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--invocations", type=int, default=20)
@@ -41,12 +32,12 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "invoke-check")
     args = parser.parse_args(argv)
-    from tools.adapter import Adapter, free_port
+    from tools.adapter import serve_process_py, task_folder
 
     shutil.rmtree(args.work, ignore_errors=True)
     args.work.mkdir(parents=True)
     cases = [ROOT / "test" / "cases" / name for name in ("pelvis", "brain")]
-    tasks = {case.name: task_folder(case, args.work) for case in cases}
+    tasks = {case.name: task_folder(case, args.work / "tasks") for case in cases}
 
     exec_s = {name: [] for name in tasks}
     for run in range(args.exec_runs):
@@ -58,10 +49,7 @@ def main(argv=None) -> int:
             exec_s[name].append(time.monotonic() - start)
             print(f"exec {name} run {run + 1}: {exec_s[name][-1]:.1f} s", flush=True)
 
-    port = free_port()
-    adapter = Adapter([sys.executable, "process.py", "--serve", "--port", str(port), "--input",
-                       str(args.work / "input"), "--output", str(args.work / "output"), "--device", args.device],
-                      args.work / "input", args.work / "output", port, args.work / "server.log", cwd=ROOT)
+    adapter = serve_process_py(args.work, device=args.device)
     try:
         health_s = adapter.wait_healthy()
         print(f"invoke: /health 200 after {health_s:.1f} s", flush=True)

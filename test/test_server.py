@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import threading
 import time
 import urllib.error
@@ -17,16 +16,13 @@ from conftest import ROOT, small_case, write_container_input, write_model_folder
 
 import process
 from model.compare import compare_case
-from tools.adapter import Adapter, free_port
+from tools.adapter import Adapter, serve_process_py, task_folder
 
 pytestmark = pytest.mark.slow
 
 
 def server(weights: Path, tmp_path: Path) -> Adapter:
-    port = free_port()
-    command = [sys.executable, "process.py", "--serve", "--port", str(port), "--input", str(tmp_path / "input"),
-               "--output", str(tmp_path / "output"), "--weights", str(weights), "--device", "cpu"]
-    return Adapter(command, tmp_path / "input", tmp_path / "output", port, tmp_path / "server.log", cwd=ROOT)
+    return serve_process_py(tmp_path, weights)
 
 
 def sct_bytes(output_dir: Path) -> bytes:
@@ -113,12 +109,7 @@ def test_the_sample_cases_through_one_server_with_a_bad_case_between(tmp_path):
         next((bad / "images" / "body").glob("*.mha")).write_bytes(b"not an image")
         for name in ("pelvis", "bad", "brain", "pelvis"):
             case = bad if name == "bad" else ROOT / "test" / "cases" / name
-            task = tmp_path / f"task-{name}"
-            if not task.exists():
-                task.mkdir()
-                shutil.copytree(case / "images", task / "images")
-                shutil.copy(case / "region.json", task)
-            status, body = driver.invoke(task)
+            status, body = driver.invoke(task_folder(case, tmp_path / "tasks"))
             if name == "bad":
                 assert status == 400 and body["error"].startswith("error: ") and driver.errors() == [body["error"]]
                 assert list(driver.output_dir.iterdir()) == []

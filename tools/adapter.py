@@ -17,11 +17,13 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
 HEALTH_TOTAL_S, HEALTH_CALL_S = 300.0, 10.0  # the adapter's limits for /health
 KILL_AFTER_S = 5.0  # SIGTERM, then SIGKILL after this
 
@@ -30,6 +32,16 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def task_folder(case: Path, tasks: Path) -> Path:
+    """A sample case (``test/cases/<region>``) as a task's input: its ``images/`` and ``region.json`` copied
+    into ``tasks/<case name>`` (not its expected output); once."""
+    task = Path(tasks) / Path(case).name
+    if not task.exists():
+        shutil.copytree(Path(case) / "images", task / "images")
+        shutil.copy(Path(case) / "region.json", task)
+    return task
 
 
 def empty(folder: Path) -> None:
@@ -107,3 +119,14 @@ class Adapter:
     def errors(self) -> list[str]:
         """The server's one-line errors so far."""
         return [line for line in self.log.read_text().splitlines() if line.startswith("error:")]
+
+
+def serve_process_py(work: Path, weights: Path | None = None, device: str = "cpu") -> Adapter:
+    """``process.py --serve`` on a free port of the loopback, with ``work/input``, ``work/output`` and its log
+    in ``work/server.log``; ``weights`` as ``--weights`` (default: process.py's own choice)."""
+    work, port = Path(work), free_port()
+    command = [sys.executable, "process.py", "--serve", "--port", str(port), "--input", str(work / "input"),
+               "--output", str(work / "output"), "--device", device]
+    if weights is not None:
+        command += ["--weights", str(weights)]
+    return Adapter(command, work / "input", work / "output", port, work / "server.log", cwd=ROOT)
