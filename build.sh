@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Build the algorithm image from the Dockerfile.
-#   ./build.sh                 the image with the bundled weights/ (the Dockerfile's last stage)
-#   ./build.sh --no-weights    the image without them (stage without-weights): process.py then takes the model
-#                              from grand-challenge's model tarball, extracted to /opt/ml/model (./export.sh --model)
+#   ./build.sh                 the image with the bundled weights/ for grand-challenge's invoke method (the
+#                              Dockerfile's last stage): label org.grand-challenge.api-method=invoke, command
+#                              --serve (process.py loads every model once and serves POST /invoke a case at a time)
+#   ./build.sh --exec          the exec method instead (stage exec): no command, one process.py run a case
+#   ./build.sh --no-weights    the image without the weights (stages invoke-without-weights, with --exec
+#                              exec-without-weights): process.py then takes the model from grand-challenge's model
+#                              tarball, extracted to /opt/ml/model (./export.sh --model)
 #   CONTAINER_ENGINE=docker|podman  IMAGE=name (default synthrad-sct)
 #   PIP_FIND_LINKS=DIR   a folder of wheels pip prefers to PyPI's: mounted into the build by Podman, served on
 #                        127.0.0.1 for the build (with --network host) by Docker, which cannot mount one. The CI
@@ -16,12 +20,15 @@ cd "$(dirname "$0")"
 # shellcheck source=scripts/container_engine.sh
 . scripts/container_engine.sh
 
-args=(-t "$IMAGE")
-case ${1:-} in
-    --no-weights) args+=(--target without-weights); shift ;;
-    "") ;;
-    *) die "unknown option $1 (expected --no-weights or nothing)" ;;
-esac
+method=invoke weights=""
+for option in "$@"; do
+    case $option in
+        --exec) method="exec" ;;
+        --no-weights) weights=-without-weights ;;
+        *) die "unknown option $option (expected --exec, --no-weights or nothing)" ;;
+    esac
+done
+args=(-t "$IMAGE" --target "$method$weights")
 if [[ $CONTAINER_ENGINE == podman ]]; then
     args+=(--network host)  # the build's own downloads; the image runs with the network off
 fi
@@ -40,4 +47,5 @@ if [[ -n ${PIP_EXTRA_INDEX_URL:-} ]]; then
 fi
 echo "building $IMAGE with $CONTAINER_ENGINE (Dockerfile sha256 $(short_sha256 Dockerfile)) ${args[*]:2}"
 engine build "${args[@]}" .
-engine image inspect --format "$IMAGE: {{.Size}} bytes, user {{.Config.User}}, entrypoint {{.Config.Entrypoint}}" "$IMAGE"
+engine image inspect --format "$IMAGE: {{.Size}} bytes, user {{.Config.User}}, entrypoint {{.Config.Entrypoint}}, \
+command {{.Config.Cmd}}, api-method {{index .Config.Labels \"org.grand-challenge.api-method\"}}" "$IMAGE"

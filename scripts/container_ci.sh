@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The container's whole path on a CI machine (root, no registry), with one engine:
-#   scripts/container_ci.sh podman   build from the unchanged Dockerfile, run every sample case with the
-#                                    platform's flags (./test.sh), refuse bad input in one line, export
-#                                    (./export.sh), remove the image, load the tarball back and run again; then
-#                                    the image without weights (./build.sh --no-weights) on the sample cases with
-#                                    the weights as a model tarball extracted to a stand-in /opt/ml/model
-#   scripts/container_ci.sh docker   the same build, runs and export with Docker (what users run): a private
-#                                    daemon on its own socket, started here and stopped at the end; the tarball
-#                                    loaded back must be the same image
+#   scripts/container_ci.sh podman   build from the unchanged Dockerfile (the invoke image), run every sample
+#                                    case with the platform's flags through our adapter (./test.sh: a bad case
+#                                    between, SIGTERM mid-case at the end); the exec image (./build.sh --exec):
+#                                    every sample case a container each, through sagemaker-shim 0.3.0a2 (./test.sh
+#                                    --shim), and bad input refused in one line; export (./export.sh), remove the
+#                                    image, load the tarball back and run again; then the image without weights
+#                                    (./build.sh --no-weights) on the sample cases with the weights as a model
+#                                    tarball extracted to a stand-in /opt/ml/model
+#   scripts/container_ci.sh docker   the same builds, runs (invoke, exec, sagemaker-shim) and export with Docker
+#                                    (what users run): a private daemon on its own socket, started here and
+#                                    stopped at the end; the tarball loaded back must be the same image
 # .ci/run calls both after the test suite. Installs what is missing (Podman, runc, debootstrap; Docker's
 # daemon from Debian's docker.io) and makes a local stand-in for the base image when it is missing
 # (scripts/make_base_standin.sh, into Podman; Docker loads it from Podman). Both builds share that base
@@ -102,23 +105,42 @@ check_contents() {  # EXPECTED: the files in /opt/algorithm, and a user that is 
     engine run --rm --network none --entrypoint id "$IMAGE"
     [[ $(engine run --rm --network none --entrypoint id "$IMAGE" -u) != 0 ]] || die "the image runs as root"
 }
-step "image contents and user"
+check_method() {  # METHOD COMMAND: the image's label org.grand-challenge.api-method and its command
+    local cmd
+    cmd=$(engine image inspect --format '{{json .Config.Cmd}}' "$IMAGE")
+    [[ $cmd != "[]" ]] || cmd=null  # no command, as either engine writes it
+    echo "api-method $(api_method), command $cmd"
+    [[ $(api_method) == "$1" && $cmd == "$2" ]] || die "expected api-method $1 and command $2"
+}
+step "image contents, user, method"
 check_contents "__pycache__ model process.py requirements.txt weights "
+check_method invoke '["--serve"]'
 
-step "test.sh: every sample case, platform flags, network off, /input read-only"
+step "test.sh, invoke: our adapter in the container, every sample case and a bad one through one server, SIGTERM mid-case"
 ./test.sh --no-build
+
+step "the exec image: ./build.sh --exec (the same layers, the exec label, no command)"
+IMAGE=$IMAGE-exec ./build.sh --exec
+IMAGE=$IMAGE-exec check_method exec null
+
+step "test.sh, exec: every sample case a container, platform flags, network off, /input read-only"
+IMAGE=$IMAGE-exec ./test.sh --no-build
 
 step "bad input under the same flags: one line naming the file, exit 1, nothing written"
 bad=$(mktemp -d)
 stage_job test/cases/pelvis "$bad"
 echo '"Thorax"' >"$bad/input/region.json"
 status=0
-run_job "$bad" 2>"$bad/stderr" || status=$?
+IMAGE=$IMAGE-exec run_job "$bad" 2>"$bad/stderr" || status=$?
 cat "$bad/stderr"
 written=$(find "$bad/output" -mindepth 1 | tr '\n' ' ')
 [[ $status == 1 && $(wc -l <"$bad/stderr") == 1 && -z $written ]] \
     || die "bad input: exit $status, $(wc -l <"$bad/stderr") lines on stderr, written: '$written'"
 remove_tree "$bad"
+
+step "test.sh --shim: the exec image through the platform's adapter, sagemaker-shim 0.3.0a2, S3 on moto"
+IMAGE=$IMAGE-exec ./test.sh --no-build --shim
+engine rmi "$IMAGE-exec" >/dev/null
 
 if [[ $CONTAINER_ENGINE == podman ]]; then  # before the export: the build reuses this build's cached layers
     step "without weights: ./build.sh --no-weights, the weights as a model tarball in a stand-in /opt/ml/model"
@@ -129,6 +151,7 @@ if [[ $CONTAINER_ENGINE == podman ]]; then  # before the export: the build reuse
     chmod -R a+rX "$upload"
     IMAGE=$IMAGE-without-weights ./build.sh --no-weights
     IMAGE=$IMAGE-without-weights check_contents "__pycache__ model process.py requirements.txt "
+    IMAGE=$IMAGE-without-weights check_method invoke '["--serve"]'
     IMAGE=$IMAGE-without-weights MODEL_DIR=$upload/opt-ml-model ./test.sh --no-build
     engine rmi "$IMAGE-without-weights" >/dev/null
     rm -rf "$upload"

@@ -63,18 +63,75 @@ stage_job() {  # CASE DIR: DIR/input as the platform mounts it (images/, region.
     chmod 777 "$2/output"  # writable by the container's user, whatever its uid
 }
 
-run_job() {  # DIR [process.py options]: the image on DIR/input (read-only) -> DIR/output, the platform's way;
-    # with MODEL_DIR set, that folder read-only at /opt/ml/model, where the platform extracts a model tarball
-    local dir=$1
-    shift
-    local model=()
+model_mount() {  # with MODEL_DIR set, MODEL_MOUNT: that folder read-only at /opt/ml/model, where the platform
+    # extracts a model tarball
+    MODEL_MOUNT=()
     if [[ -n ${MODEL_DIR:-} ]]; then
         [[ -d $MODEL_DIR ]] || die "MODEL_DIR=$MODEL_DIR: not a folder"
-        model=(-v "$(cd "$MODEL_DIR" && pwd -P):/opt/ml/model:ro,z")
+        MODEL_MOUNT=(-v "$(cd "$MODEL_DIR" && pwd -P):/opt/ml/model:ro,z")
     fi
+}
+
+run_job() {  # DIR [process.py options]: the image on DIR/input (read-only) -> DIR/output, the platform's way
+    # (exec); with MODEL_DIR, that folder as the model tarball
+    local dir=$1
+    shift
+    model_mount
     # :z relabels the (temporary) folders for SELinux hosts; elsewhere it is ignored.
-    engine run --rm "${PLATFORM_RUN_FLAGS[@]}" ${GPU_RUN_FLAGS[@]+"${GPU_RUN_FLAGS[@]}"} ${model[@]+"${model[@]}"} \
+    engine run --rm "${PLATFORM_RUN_FLAGS[@]}" ${GPU_RUN_FLAGS[@]+"${GPU_RUN_FLAGS[@]}"} ${MODEL_MOUNT[@]+"${MODEL_MOUNT[@]}"} \
         -v "$dir/input:/input:ro,z" -v "$dir/output:/output:z" "$IMAGE" "$@"
+}
+
+api_method() {  # how grand-challenge runs $IMAGE: its label org.grand-challenge.api-method, exec without one
+    local label
+    label=$(engine image inspect --format '{{index .Config.Labels "org.grand-challenge.api-method"}}' "$IMAGE")
+    case $label in
+        invoke | exec) echo "$label" ;;
+        "" | "<no value>") echo exec ;;
+        *) die "image $IMAGE: label org.grand-challenge.api-method is '$label' (expected invoke or exec)" ;;
+    esac
+}
+
+platform_command() {  # [process.py options]: PLATFORM_COMMAND, the variables through which the platform gives its
+    # adapter $IMAGE's entrypoint and command (base64 JSON), the options appended to the command
+    local entrypoint cmd
+    entrypoint=$(engine image inspect --format '{{json .Config.Entrypoint}}' "$IMAGE")
+    cmd=$(engine image inspect --format '{{json .Config.Cmd}}' "$IMAGE")
+    if (($#)); then
+        [[ $cmd == null || $cmd == "[]" ]] && cmd="[" || cmd="${cmd%]},"
+        cmd="$cmd$(printf '"%s",' "$@")"
+        cmd="${cmd%,}]"
+    fi
+    PLATFORM_COMMAND=(-e "GRAND_CHALLENGE_COMPONENT_ENTRYPOINT_B64J=$(printf %s "$entrypoint" | base64 | tr -d '\n')"
+                      -e "GRAND_CHALLENGE_COMPONENT_CMD_B64J=$(printf %s "$cmd" | base64 | tr -d '\n')")
+}
+
+run_adapter() {  # TASKS RESULTS [process.py options]: the invoke method, the platform's way: one container whose
+    # entrypoint is our adapter (tools/adapter.py, mounted read-only), started with the platform's variables for
+    # the image's entrypoint and command and the platform's flags, as the image's user; the tasks
+    # (TASKS/tasks.json, and the folders it names) read-only at /tasks, the report and outputs in RESULTS
+    local tasks=$1 results=$2
+    shift 2
+    model_mount
+    platform_command "$@"
+    engine run --rm "${PLATFORM_RUN_FLAGS[@]}" ${GPU_RUN_FLAGS[@]+"${GPU_RUN_FLAGS[@]}"} ${MODEL_MOUNT[@]+"${MODEL_MOUNT[@]}"} \
+        "${PLATFORM_COMMAND[@]}" -v "$PWD/tools/adapter.py:/opt/adapter/adapter.py:ro,z" \
+        -v "$tasks:/tasks:ro,z" -v "$results:/results:z" \
+        --entrypoint python "$IMAGE" /opt/adapter/adapter.py --tasks /tasks/tasks.json --results /results
+}
+
+run_shim() {  # LAYER TASKS RESULTS [process.py options]: the exec method through the platform's real adapter,
+    # sagemaker-shim, in LAYER (test/shim/Dockerfile on $IMAGE): it runs as root, as on the platform, with only
+    # the capabilities it needs to start the algorithm as the image's user and to empty /input and /output
+    # between tasks; S3 is moto's server on the container's loopback
+    local layer=$1 tasks=$2 results=$3
+    shift 3
+    model_mount
+    platform_command "$@"
+    engine run --rm "${PLATFORM_RUN_FLAGS[@]}" --cap-add CHOWN --cap-add DAC_OVERRIDE --cap-add FOWNER \
+        --cap-add SETUID --cap-add SETGID ${GPU_RUN_FLAGS[@]+"${GPU_RUN_FLAGS[@]}"} ${MODEL_MOUNT[@]+"${MODEL_MOUNT[@]}"} \
+        "${PLATFORM_COMMAND[@]}" -e "GRAND_CHALLENGE_COMPONENT_USER=$(engine image inspect --format '{{.Config.User}}' "$IMAGE")" \
+        -v "$tasks:/tasks:ro,z" -v "$results:/results:z" "$layer" --tasks /tasks/tasks.json --results /results
 }
 
 remove_tree() {  # DIR (absolute): remove it, with what the container's user wrote there removed from inside a

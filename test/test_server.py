@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import threading
 import time
 import urllib.error
@@ -121,3 +122,40 @@ def test_the_sample_cases_through_one_server_with_a_bad_case_between(tmp_path):
     finally:
         if driver.process.poll() is None:
             driver.process.kill()
+
+
+def test_the_adapter_script_as_test_sh_runs_it_in_the_image(tmp_path, monkeypatch):
+    """tools/adapter.py's main(): the server's command from the platform's variables, four tasks - a good case, a
+    bad case expected to fail, the bad case again expected to succeed (the driver must call that a problem) and
+    a long task cut off by the teardown's SIGTERM - and its report."""
+    from tools import adapter as driver
+
+    weights = tmp_path / "weights"
+    write_model_folder(weights / "pelvis")
+    good = write_container_input(tmp_path / "tasks" / "good")
+    bad = write_container_input(tmp_path / "tasks" / "bad")
+    next((bad / "images" / "mri").glob("*.mha")).write_bytes(b"not an image")
+    long = write_container_input(tmp_path / "tasks" / "long",
+                                 {f"case{i:02d}.mha": small_case((24, 96, 96), seed=i) for i in range(40)})
+    tasks = tmp_path / "tasks.json"
+    tasks.write_text(json.dumps([{"pk": "good", "folder": str(good)},
+                                 {"pk": "bad", "folder": str(bad), "expect": "failure"},
+                                 {"pk": "bad-as-good", "folder": str(bad)},
+                                 {"pk": "long", "folder": str(long), "sigterm_after_s": 3}]))
+    port = driver.free_port()
+    monkeypatch.setenv(driver.ENTRYPOINT_ENV, driver.b64j([sys.executable, str(ROOT / "process.py")]))
+    monkeypatch.setenv(driver.CMD_ENV, driver.b64j(["--serve", "--port", str(port), "--weights", str(weights),
+                                                    "--input", str(tmp_path / "input"),
+                                                    "--output", str(tmp_path / "output"), "--device", "cpu"]))
+    results = tmp_path / "results"
+    assert driver.main(["--tasks", str(tasks), "--results", str(results), "--port", str(port),
+                        "--input", str(tmp_path / "input"), "--output", str(tmp_path / "output")]) == 1
+    report = json.loads((results / "report.json").read_text())
+    assert report["health_s"] < 300
+    by_pk = {task["pk"]: task for task in report["tasks"]}
+    assert [by_pk[pk]["status"] for pk in ("good", "bad", "bad-as-good")] == [201, 400, 400]
+    assert {pk: bool(task["problems"]) for pk, task in by_pk.items()} == {
+        "good": False, "bad": False, "bad-as-good": True, "long": False}
+    assert (results / "good" / "results.json").exists() and not (results / "bad").exists()
+    assert by_pk["long"]["terminate_s"] < 5 and by_pk["long"]["exit_code"] == 0 and by_pk["long"]["outputs"] == []
+    assert "rss_mib" in by_pk["good"] and "rss_mib" not in by_pk["long"]
