@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What to upload to grand-challenge.org: the algorithm image, and optionally its weights as a model tarball.
-#   ./export.sh [--no-build] [--no-weights] [name]
-#        builds the image (./build.sh [--no-weights]) unless --no-build, and saves it as <name>.tar.gz; name
-#        defaults to the image's name without registry, tag or digest
+#   ./export.sh [--no-build] [--exec] [--no-weights] [name]
+#        builds the image (./build.sh [--exec] [--no-weights]: the invoke method unless --exec) unless
+#        --no-build, and saves it as <name>.tar.gz; name defaults to the image's name without registry, tag or
+#        digest. The platform reads the method from the image's label org.grand-challenge.api-method.
 #   ./export.sh --model [WEIGHTS_DIR [OUTPUT]]
 #        writes the model folders of WEIGHTS_DIR (default weights/) as OUTPUT (default model.tar.gz), each
 #        checked against its manifest first. Uploaded as the algorithm's model, the platform extracts it to
@@ -47,7 +48,7 @@ build_args=()
 while [[ ${1:-} == --* ]]; do
     case $1 in
         --no-build) build=0 ;;
-        --no-weights) build_args+=(--no-weights) ;;
+        --no-weights | --exec) build_args+=("$1") ;;
         *) die "unknown option $1" ;;
     esac
     shift
@@ -66,4 +67,4 @@ else
     engine save "$IMAGE" | gzip -c >"$partial"
 fi
 mv "$partial" "$name.tar.gz"
-echo "$name.tar.gz: $(wc -c <"$name.tar.gz" | tr -d ' ') bytes ($(du -h "$name.tar.gz" | cut -f1))"
+echo "$name.tar.gz: $(wc -c <"$name.tar.gz" | tr -d ' ') bytes ($(du -h "$name.tar.gz" | cut -f1)), the $(api_method) method"

@@ -28,20 +28,25 @@ require_image() {
     engine image inspect "$IMAGE" >/dev/null 2>&1 || die "image $IMAGE not found: run ./build.sh first"
 }
 
-serve_folder() {  # DIR: serve it read-only over HTTP on 127.0.0.1 (a free port) until the calling script exits;
-    # sets SERVED_URL. pip reads a folder's listing as find-links, so a Docker build reaches local wheels with it.
-    local log
+serve_folder() {  # DIR: serve it read-only over HTTP on 127.0.0.1 until the calling script exits; sets SERVED_URL.
+    # pip reads a folder's listing as find-links, so a Docker build reaches local wheels with it. The port is
+    # SERVE_PORT (default 38471) where it is free, so that the URL - a build argument, part of Docker's layer
+    # cache key - is the same from one build to the next; else any free port.
+    local log pid port=""
     log=$(mktemp)
-    python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$1" >"$log" 2>&1 &
-    local pid=$!
-    trap 'kill '"$pid"' 2>/dev/null || true; rm -f '"$log" EXIT
-    local port=""
-    for _ in $(seq 50); do
-        port=$(sed -n 's/.*port \([0-9][0-9]*\).*/\1/p' "$log" | head -1)
+    for try in "${SERVE_PORT:-38471}" 0; do
+        python3 -u -m http.server "$try" --bind 127.0.0.1 --directory "$1" >"$log" 2>&1 &
+        pid=$!
+        for _ in $(seq 50); do
+            port=$(sed -n 's/.*port \([0-9][0-9]*\).*/\1/p' "$log" | head -1)
+            [[ -n $port ]] && break
+            kill -0 "$pid" 2>/dev/null || break  # the port is taken
+            sleep 0.1
+        done
         [[ -n $port ]] && break
-        sleep 0.1
     done
     [[ -n $port ]] || die "could not serve $1 over HTTP: $(cat "$log")"
+    trap 'kill '"$pid"' 2>/dev/null || true; rm -f '"$log" EXIT
     SERVED_URL="http://127.0.0.1:$port/"
     echo "serving $1 at $SERVED_URL for the build"
 }

@@ -135,13 +135,13 @@ def test_the_adapter_script_as_test_sh_runs_it_in_the_image(tmp_path, monkeypatc
     good = write_container_input(tmp_path / "tasks" / "good")
     bad = write_container_input(tmp_path / "tasks" / "bad")
     next((bad / "images" / "mri").glob("*.mha")).write_bytes(b"not an image")
-    long = write_container_input(tmp_path / "tasks" / "long",
-                                 {f"case{i:02d}.mha": small_case((24, 96, 96), seed=i) for i in range(40)})
+    long = write_container_input(tmp_path / "tasks" / "long",  # seconds of work even on an idle machine
+                                 {f"case{i:03d}.mha": small_case((24, 96, 96), seed=i) for i in range(160)})
     tasks = tmp_path / "tasks.json"
     tasks.write_text(json.dumps([{"pk": "good", "folder": str(good)},
                                  {"pk": "bad", "folder": str(bad), "expect": "failure"},
                                  {"pk": "bad-as-good", "folder": str(bad)},
-                                 {"pk": "long", "folder": str(long), "sigterm_after_s": 3}]))
+                                 {"pk": "long", "folder": str(long), "sigterm_after_s": 1}]))
     port = driver.free_port()
     monkeypatch.setenv(driver.ENTRYPOINT_ENV, driver.b64j([sys.executable, str(ROOT / "process.py")]))
     monkeypatch.setenv(driver.CMD_ENV, driver.b64j(["--serve", "--port", str(port), "--weights", str(weights),

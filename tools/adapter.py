@@ -208,6 +208,14 @@ def files_under(folder: Path) -> list[str]:
     return sorted(str(path.relative_to(folder)) for path in Path(folder).rglob("*") if not path.is_dir())
 
 
+def invoke_status(adapter: Adapter, task: Task) -> int | str:
+    """``POST /invoke`` for a task: the status, or what cut the request off (the time limit, the process gone)."""
+    try:
+        return adapter.invoke(task.folder, task.timeout_s)[0]
+    except (ConnectionError, TimeoutError, urllib.error.URLError) as err:
+        return type(err).__name__
+
+
 def run_task(adapter: Adapter, task: Task, results: Path) -> dict:
     """One task as the adapter runs it; its output copied to ``results/<pk>``; what happened, and what
     did not go as expected (``problems``)."""
@@ -215,16 +223,10 @@ def run_task(adapter: Adapter, task: Task, results: Path) -> dict:
     start = time.monotonic()
     entry = {"pk": task.pk, "expect": task.expect}
     if task.sigterm_after_s is None:
-        entry["status"] = adapter.invoke(task.folder, task.timeout_s)[0]
+        entry["status"] = invoke_status(adapter, task)
     else:  # the teardown in the middle of the task: the request is cut off with the process
         answered = {}
-
-        def invoke():
-            try:
-                answered["status"] = adapter.invoke(task.folder, task.timeout_s)[0]
-            except (ConnectionError, urllib.error.URLError) as err:
-                answered["status"] = type(err).__name__
-        request = threading.Thread(target=invoke, daemon=True)
+        request = threading.Thread(target=lambda: answered.update(status=invoke_status(adapter, task)), daemon=True)
         request.start()
         time.sleep(task.sigterm_after_s)
         entry["running_at_sigterm"] = request.is_alive()
