@@ -11,10 +11,9 @@ from pathlib import Path
 
 from model.cli import exit_code, setup_logging
 from model.container import process_folder
+from model.contract import BUNDLED_WEIGHTS
 from model.registry import choose_weights
 from model.server import PORT, Service, serve
-
-BUNDLED_WEIGHTS = Path(__file__).resolve().parent / "weights"
 
 
 def main(argv: list[str] | None = None) -> int:

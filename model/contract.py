@@ -13,3 +13,5 @@ RESULTS_FILE = "results.json"
 # results.json names the files as the platform sees them, whatever the local folders.
 PLATFORM_INPUT = Path("/input")
 PLATFORM_OUTPUT = Path("/output")
+# The image's bundled weights: beside process.py and model/ (/opt/algorithm/weights in the image).
+BUNDLED_WEIGHTS = Path(__file__).resolve().parents[1] / "weights"

@@ -85,9 +85,9 @@ def grid_mismatch(image: sitk.Image, reference: sitk.Image, reference_name: str 
     return None
 
 
-def read_on_grid(path: Path, reference: sitk.Image, reference_name: str = "MR") -> sitk.Image:
-    """Read an image that must share the reference image's grid; a mismatch names the file."""
-    image = read_image(path)
+def read_on_grid(path: Path, reference: sitk.Image, reference_name: str = "MR", read=read_image) -> sitk.Image:
+    """Read an image (with ``read``) that must share the reference image's grid; a mismatch names the file."""
+    image = read(path)
     problem = grid_mismatch(image, reference, reference_name)
     if problem:
         raise InputError(path, problem)

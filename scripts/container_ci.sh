@@ -2,7 +2,8 @@
 # The container's whole path on a CI machine (root, no registry), with one engine:
 #   scripts/container_ci.sh podman   build from the unchanged Dockerfile (the invoke image), run every sample
 #                                    case with the platform's flags through our adapter (./test.sh: a bad case
-#                                    between, SIGTERM mid-case at the end); the exec image (./build.sh --exec):
+#                                    between, SIGTERM mid-case at the end); python -m model.dicom in the image
+#                                    on the pelvis sample as a DICOM series; the exec image (./build.sh --exec):
 #                                    every sample case a container each, through sagemaker-shim 0.3.0a2 (./test.sh
 #                                    --shim), and bad input refused in one line; export (./export.sh), remove the
 #                                    image, load the tarball back and run again; then the image without weights
@@ -118,6 +119,30 @@ check_method invoke '["--serve"]'
 
 step "test.sh, invoke: our adapter in the container, every sample case and a bad one through one server, SIGTERM mid-case"
 ./test.sh --no-build
+
+step "python -m model.dicom in the image, network off: the pelvis sample's MR as a DICOM series -> an sCT series"
+dicom=$(mktemp -d)
+chmod 777 "$dicom"
+mri=$(basename test/cases/pelvis/images/mri/*.mha)
+# the test series, written by tools/dicom_mr.py (mounted for this run only) with the image's own Python
+engine run --rm --network none -e PYTHONPATH=/opt/algorithm -v "$PWD/tools/dicom_mr.py:/opt/dicom_mr.py:ro,z" \
+    -v "$PWD/test/cases/pelvis:/case:ro,z" -v "$dicom:/work:z" --entrypoint python "$IMAGE" \
+    /opt/dicom_mr.py --mha "/case/images/mri/$mri" --out /work/mr --file-names shuffled --instance-numbers reversed >/dev/null
+engine run --rm "${PLATFORM_RUN_FLAGS[@]}" -v "$dicom/mr:/mr:ro,z" -v "$PWD/test/cases/pelvis:/case:ro,z" \
+    -v "$dicom:/out:z" --entrypoint python "$IMAGE" -m model.dicom --mr /mr --out /out/sct \
+    --mask "/case/images/body/$mri"
+# the sCT series read back in the image: the expected sCT's voxels (within test.sh's 2 HU) on the MR series' grid
+engine run --rm --network none -v "$dicom:/work:ro,z" -v "$PWD/test/cases/pelvis:/case:ro,z" --entrypoint python \
+    "$IMAGE" -c "
+import numpy as np, SimpleITK as sitk
+from model.dicom.read import read_series
+sct, mr = read_series('/work/sct', modality='CT').image, read_series('/work/mr').image
+expected = sitk.GetArrayFromImage(sitk.ReadImage('/case/expected/$mri')).astype(int)
+assert all(np.allclose(f(sct), f(mr), atol=1e-4) for f in (sitk.Image.GetOrigin, sitk.Image.GetSpacing, sitk.Image.GetDirection))
+diff = np.abs(sitk.GetArrayFromImage(sct).astype(int) - expected)
+assert diff.max() <= 2, diff.max()
+print(f'the sCT series: {sct.GetSize()[2]} slices on the MR series grid, max |diff| {diff.max()} HU from the expected sCT')"
+remove_tree "$dicom"
 
 step "the exec image: ./build.sh --exec (the same layers, the exec label, no command)"
 IMAGE=$IMAGE-exec ./build.sh --exec

@@ -2,8 +2,8 @@
 function, TYPE_CHECKING blocks included):
 
 - ``model/`` is the runtime - what the image runs - and all of it: it never imports the developer tools
-  (``tools/``), and every module in it is reached from the container's two entry points (``process.py`` and
-  ``python -m model.compare``, which ``test.sh`` runs inside the image) or is a runtime module the runtime names
+  (``tools/``), and every module in it is reached from the container's entry points (``process.py``,
+  ``python -m model.compare``, which ``test.sh`` runs inside the image, and ``python -m model.dicom``) or is a runtime module the runtime names
   to import by name (``"model.pipelines.ldm:LatentDiffusionPipeline"`` in the family table, model.config.families:
   imported when a model is loaded).
 - No circle: no two modules import each other, directly or round a loop.
@@ -18,7 +18,7 @@ from pathlib import Path
 from conftest import ROOT
 
 PACKAGES = ("model", "tools")
-ENTRY_POINTS = ("process", "model.compare")
+ENTRY_POINTS = ("process", "model.compare", "model.dicom.__main__")
 
 
 def module_files() -> dict[str, Path]:

@@ -19,7 +19,8 @@ import numpy as np
 import SimpleITK as sitk
 
 from model.errors import InputError
-from model.imageio import array_to_image, check_finite, check_mask, read_image, read_on_grid, to_array
+from model.imageio import array_to_image, check_finite, check_mask, to_array
+from tools.dataset.images import read_image, read_on_grid
 from tools.dose.config import DoseConfig
 from tools.metrics.image import water_baseline
 

@@ -47,7 +47,8 @@ def main(argv=None) -> int:
     from pathlib import Path
 
     from model.cli import exit_code
-    from model.imageio import check_mask, read_image, read_on_grid, to_array
+    from model.imageio import check_mask, to_array
+    from tools.dataset.images import read_image, read_on_grid
     from tools.evaluation.evaluate import pair_evaluation_files  # SimpleITK: only for the command
 
     parser = argparse.ArgumentParser(prog="python -m tools.evaluation.artifacts", description=__doc__.split("\n")[0])

@@ -30,7 +30,8 @@ import numpy as np
 
 from model.cli import exit_code
 from model.errors import InputError
-from model.imageio import check_mask, image_stem, is_image_file, read_image, read_on_grid, to_array
+from model.imageio import check_mask, image_stem, is_image_file, to_array
+from tools.dataset.images import read_image, read_on_grid
 from tools.dose import MODALITY_CHOICES, chosen_modalities, require_dose_tools
 from tools.metrics.image import CHALLENGES, image_metrics, water_baseline
 from tools.metrics.tissue import format_tissue_table, mean_table, tissue_table
@@ -39,12 +40,24 @@ from tools.metrics.tissue import format_tissue_table, mean_table, tissue_table
 COLUMNS = {"mae": ("MAE (HU)", "9.2f"), "psnr": ("PSNR (dB)", "9.3f"), "ssim": ("SSIM", "7.4f"), "ms_ssim": ("MS-SSIM", "7.4f")}
 
 
+def is_dicom_folder(folder: Path) -> bool:
+    """Whether ``folder`` holds a DICOM file (the preamble's "DICM" marker)."""
+    for path in folder.iterdir():
+        if path.is_file():
+            with path.open("rb") as f:
+                if f.read(132)[128:] == b"DICM":
+                    return True
+    return False
+
+
 def find_images(folder: Path, role: str) -> dict[str, Path]:
     """Map case id -> image file in ``folder``.
 
     A loose image file is its own case (id = file name without suffix); a
     sub-folder is a case whose image is the one named ``role`` (``ct``,
-    ``mask``...) or, failing that, its only image.
+    ``mask``...) or, failing that, its only image; a sub-folder without image
+    files is a case whose image is a DICOM series: its sub-folder named
+    ``role``, else the sub-folder itself (model.imageio.read_image reads it).
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -60,6 +73,10 @@ def find_images(folder: Path, role: str) -> dict[str, Path]:
             named = [p for p in images if image_stem(p).lower() == role]
             if len(named) == 1 or len(images) == 1:
                 found[entry.name] = (named or images)[0]
+            elif not images:
+                series = entry / role if (entry / role).is_dir() else entry
+                if is_dicom_folder(series):
+                    found[entry.name] = series
     if not found:
         raise InputError(folder, f"no {role} images found (expected <case>.mha files or <case>/{role}.* folders)")
     return found

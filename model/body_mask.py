@@ -1,0 +1,144 @@
+"""A body (patient outline) mask computed from the MR alone.
+
+For a case that comes without a body mask, :func:`body_mask` draws one from the MR:
+uint8 0/1 on exactly the MR's grid (its size, spacing, origin and direction). Five
+steps, each for a reason:
+
+1. **Threshold** at Otsu's threshold of the log intensities. MR has no absolute
+   units, so no fixed value could work; in log space the image's global scale is only
+   a shift, which Otsu's threshold follows, and the two populations it separates are
+   the air's noise floor and the tissues (fat and muscle alike: in linear units Otsu
+   splits fat from muscle instead). Air, gas and cortical bone are dark on MR and fall
+   below the threshold wherever they are: steps 2-4 deal with that.
+2. **Largest connected component** (3-D, face neighbours): the patient is one
+   object; noise specks in the air, and whatever else is not connected to the patient,
+   are dropped. Face neighbours only, so that noise touching the body along a diagonal
+   does not join it.
+3. **Closing** by a box of ``closing_mm`` each way, converted to voxels per axis with
+   the spacing (the same size in mm on an anisotropic grid): it seals gaps of a few mm
+   in the outline (thin dark skin, a dark bone or an air cavity reaching the surface)
+   so that step 4 finds the cavities behind them closed, and smooths the outline. A
+   box, not a ball, because a box is separable (1-D maximum and minimum filters): its
+   cost does not grow with its size, where a ball's closing takes seconds on a
+   150 x 400 x 400 volume.
+4. **Fill holes slice by slice** (along the image's third axis): bowel gas, sinuses,
+   airways and the skull - everything dark that the outline encloses in a slice - are
+   inside the body. Per slice because a 3-D fill misses a cavity that reaches the
+   first or last slice (a pelvis or head cut by the field of view), which is open in
+   3-D but closed within each slice.
+5. **Margin**: dilated in-plane by ``margin_mm``, because the masks the result stands
+   in for are not the bare outline: the phantoms' (modelled on SynthRAD's) are the
+   outline dilated in-plane by 1 or 2 voxels. ``margin_mm=0`` gives the outline itself.
+
+Against the phantoms' own masks (test/test_body_mask.py), Dice min / median over seeds:
+pelvis 0.995 / 0.997, brain 0.993 / 0.995, unseen anatomies 0.993 / 0.995 and up, the
+second-centre pelvis 0.987 / 0.993, the second-centre brain 0.975 / 0.989 (16 seeds): its
+blur and gamma put the visible outline about a voxel outside the anatomy's, or its dim
+skin sinks into the noise, and a voxel of rim is 2.4 % of a head. About a second for
+146 x 321 x 504 voxels on 2 cores.
+
+An MR with nothing to threshold (all zero, or constant) raises :class:`NoBodyError`,
+whose message names the problem; the caller adds the file name (model.errors.InputError).
+"""
+from __future__ import annotations
+
+import numpy as np
+import SimpleITK as sitk
+from scipy import ndimage
+
+CLOSING_MM = 3.0  # half-width of the closing's box, mm
+MARGIN_MM = 1.5  # in-plane dilation of the outline, mm (1 mm voxels: the 8 neighbours in the slice)
+#: The threshold is estimated from at most this many voxels (deterministic stride).
+THRESHOLD_SAMPLE = 1_000_000
+#: Intensities below this fraction of the 99th percentile count as this fraction (the log of zero is -inf).
+LOG_FLOOR = 1e-3
+
+
+class NoBodyError(ValueError):
+    """The MR has nothing to separate a body from: no voxel above zero, or no contrast."""
+
+
+def body_mask(mr: sitk.Image, closing_mm: float = CLOSING_MM, margin_mm: float = MARGIN_MM) -> sitk.Image:
+    """The body mask of a 3-D MR: uint8 0/1 on the MR's grid (size, spacing, origin, direction copied)."""
+    if mr.GetDimension() != 3 or mr.GetNumberOfComponentsPerPixel() != 1:
+        raise ValueError(f"expected a 3-D single-channel MR, got {mr.GetDimension()}-D with "
+                         f"{mr.GetNumberOfComponentsPerPixel()} values per voxel")
+    body = body_voxels(sitk.GetArrayViewFromImage(mr), mr.GetSpacing(), closing_mm, margin_mm)
+    mask = sitk.GetImageFromArray(body.view(np.uint8))
+    mask.CopyInformation(mr)
+    return mask
+
+
+def body_voxels(mr: np.ndarray, spacing_xyz, closing_mm: float = CLOSING_MM,
+                margin_mm: float = MARGIN_MM) -> np.ndarray:
+    """:func:`body_mask` on a (z, y, x) array with SimpleITK's (x, y, z) spacing: a bool (z, y, x) array."""
+    spacing = np.asarray(spacing_xyz, dtype=float)[::-1]  # (z, y, x) like the array
+    foreground = mr > log_otsu_threshold(mr)
+    body = largest_component(foreground)
+    body = box_closing(body, np.rint(closing_mm / spacing).astype(int))
+    body = fill_holes_per_slice(body)
+    if margin_mm > 0:
+        body = ndimage.binary_dilation(body, in_plane_disk(margin_mm, spacing[1:])[None])
+    return body
+
+
+def log_otsu_threshold(mr: np.ndarray) -> float:
+    """Otsu's threshold of the log intensities (from a sample of the voxels), as an intensity."""
+    sample = mr.ravel()[:: max(1, mr.size // THRESHOLD_SAMPLE)].astype(np.float64)
+    sample = sample[np.isfinite(sample)]
+    high = np.percentile(sample, 99) if sample.size else 0.0
+    if not high > 0:
+        raise NoBodyError("no body in the MR: its voxels are all zero or below (99th percentile "
+                          f"{high:g}), there is nothing to threshold")
+    logs = np.log(np.maximum(sample, LOG_FLOOR * high))
+    if not logs.max() > logs.min():
+        raise NoBodyError(f"no body in the MR: it is constant ({np.exp(logs.min()):g}), nothing stands out")
+    counts, edges = np.histogram(logs, bins=256)
+    centres = (edges[:-1] + edges[1:]) / 2
+    below = np.cumsum(counts)[:-1]  # voxels below each candidate split (the edge after bin k)
+    above = counts.sum() - below
+    sum_below = np.cumsum(counts * centres)[:-1]
+    sum_above = (counts * centres).sum() - sum_below
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = below * above * (sum_below / below - sum_above / above) ** 2  # between-class variance x n^2
+    return float(np.exp(edges[1:-1][np.argmax(np.where((below > 0) & (above > 0), between, 0.0))]))
+
+
+def largest_component(mask: np.ndarray) -> np.ndarray:
+    """The largest face-connected component of a 3-D bool array."""
+    labels = sitk.ConnectedComponent(sitk.GetImageFromArray(mask.view(np.uint8)), False)
+    labels = sitk.RelabelComponent(labels, sortByObjectSize=True)  # 1: the largest
+    largest = sitk.GetArrayViewFromImage(labels) == 1
+    if not largest.any():
+        raise NoBodyError("no body in the MR: no voxel stands out from the background")
+    return largest
+
+
+def box_closing(mask: np.ndarray, radius) -> np.ndarray:
+    """Closing by a box of ``radius`` voxels each way per axis, of the mask padded with background (as if
+    the field of view went on with no body): the dilation reaches into the padding, so a body cut by the
+    field of view is not eaten at the cut, nor widened there where its outline slopes."""
+    radius = [int(r) for r in radius]
+    size = tuple(2 * r + 1 for r in radius)
+    padded = np.pad(mask.view(np.uint8), [(r, r) for r in radius])
+    closed = ndimage.minimum_filter(ndimage.maximum_filter(padded, size=size), size=size)
+    return closed[tuple(slice(r, r + n) for r, n in zip(radius, mask.shape))].view(bool)
+
+
+def fill_holes_per_slice(mask: np.ndarray) -> np.ndarray:
+    """Every background region of a (z, y, x) slice that does not reach the slice's edge becomes foreground."""
+    in_slice = np.zeros((3, 3, 3), bool)
+    in_slice[1] = ndimage.generate_binary_structure(2, 1)  # 4-neighbours within the slice, none across
+    regions, count = ndimage.label(~mask, in_slice)
+    outside = np.zeros(count + 1, bool)
+    for edge in (regions[:, 0], regions[:, -1], regions[:, :, 0], regions[:, :, -1]):
+        outside[edge.ravel()] = True
+    outside[0] = False  # label 0: the mask itself
+    return ~outside[regions]
+
+
+def in_plane_disk(radius_mm: float, spacing_yx) -> np.ndarray:
+    """The (y, x) voxel offsets within ``radius_mm`` of the centre."""
+    reach = [int(radius_mm // s) for s in spacing_yx]
+    y, x = np.ogrid[-reach[0]:reach[0] + 1, -reach[1]:reach[1] + 1]
+    return (y * spacing_yx[0]) ** 2 + (x * spacing_yx[1]) ** 2 <= radius_mm**2
