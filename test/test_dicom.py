@@ -286,3 +286,18 @@ def test_without_a_mask_the_command_makes_one_from_the_mr(tmp_path, weights, cap
     sct = sitk.GetArrayFromImage(read_series(tmp_path / "ct", modality="CT").image)
     inside = sitk.GetArrayFromImage(true_mask) > 0
     assert (sct[~inside] == -1000).mean() > 0.98 and (sct[inside] != -1000).mean() > 0.98  # -1000 outside the body
+
+
+def test_the_dose_evaluation_reads_dicom_series_as_it_reads_mha_files(tmp_path):
+    from tools.dose.config import load_dose_config
+    from tools.dose.inputs import read_dose_case
+
+    mr, mask = small_case((10, 20, 24))
+    ct = sct_of(mr)
+    sitk.WriteImage(mask, str(tmp_path / "mask.mha"))
+    sitk.WriteImage(ct, str(tmp_path / "ct.mha"))
+    write_mr_series(ct, tmp_path / "ct", modality="CT")
+    config = load_dose_config()
+    from_mha = read_dose_case(tmp_path / "ct.mha", tmp_path / "ct.mha", tmp_path / "mask.mha", config, "pelvis")
+    from_dicom = read_dose_case(tmp_path / "ct", tmp_path / "ct", tmp_path / "mask.mha", config, "pelvis")
+    assert np.array_equal(from_dicom.ct, from_mha.ct) and np.array_equal(from_dicom.scts["sct"], from_mha.scts["sct"])
