@@ -30,8 +30,9 @@ from model.cli import exit_code, setup_logging
 from model.container import process_folder
 from model.contract import BODY_DIR, BUNDLED_WEIGHTS, MRI_DIR, REGION_FILE, SCT_DIR
 from model.dicom.read import DicomSeries, read_series
-from model.dicom.write import write_ct_series
+from model.dicom.write import check_new_folder, write_ct_series
 from model.errors import InputError
+from model.imageio import read_image
 from model.registry import choose_weights, find_model
 
 log = logging.getLogger("dicom")
@@ -64,13 +65,11 @@ def mask_for(mr: DicomSeries, path: Path | None, label: str) -> sitk.Image:
             return body_mask(mr.image)
         except NoBodyError as err:
             raise InputError(label, str(err)) from None
-    try:
-        return sitk.ReadImage(str(path))
-    except RuntimeError as err:
-        raise InputError(path, f"cannot read image: {' '.join(str(err).split())[:200]}") from None
+    return read_image(path)
 
 
 def run(args: argparse.Namespace) -> Path:
+    check_new_folder(args.out)  # before the work, not after it
     choice = choose_weights(args.weights, BUNDLED_WEIGHTS)
     mr = read_series(args.mr, args.series)
     region = region_of(mr, args.region, args.mr)

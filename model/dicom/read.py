@@ -32,23 +32,17 @@ log = logging.getLogger(__name__)
 ORIENTATION_TOLERANCE = 1e-4  # direction cosines
 POSITION_TOLERANCE_MM = 0.01  # the same position; off the normal
 SPACING_TOLERANCE = 0.005  # relative: a step further from the mean than this (or 0.02 mm) is uneven
-# What the sCT series copies from the MR: the patient, study and frame of reference (model.dicom.write)
-COPIED = ("PatientName", "PatientID", "IssuerOfPatientID", "PatientBirthDate", "PatientSex", "PatientAge",
-          "StudyInstanceUID", "StudyDate", "StudyTime", "ReferringPhysicianName", "StudyID", "AccessionNumber",
-          "StudyDescription", "FrameOfReferenceUID", "PositionReferenceIndicator", "PatientPosition",
-          "BodyPartExamined", "Laterality")
-HEADER_KEYWORDS = (*COPIED, "SpecificCharacterSet", "SeriesInstanceUID", "SeriesNumber", "SeriesDescription",
-                   "SliceThickness")
 
 
 @dataclass
 class Series:
-    """One series found in a folder (headers only)."""
+    """One series found in a folder (headers only: read once, by :func:`scan`)."""
 
     uid: str
     modality: str
     description: str
     files: list[Path] = field(default_factory=list)
+    headers: list[Dataset] = field(default_factory=list)  # each file's, without its pixels
     images: int = 0  # slices: files, or frames of a multi-frame file
     localisers: int = 0  # files that are localisers
 
@@ -87,7 +81,7 @@ class DicomSeries:
     image: sitk.Image
     series: Series
     slices: list[Slice]  # in the image's slice order
-    header: Dataset  # patient, study, frame of reference and series attributes of the first file
+    header: Dataset  # the first file's (without pixels): its patient, study, frame of reference and series
 
 
 def is_localiser(ds: Dataset) -> bool:
@@ -114,6 +108,7 @@ def scan(folder: Path) -> dict[str, Series]:
         series = found.setdefault(str(uid), Series(str(uid), str(ds.get("Modality", "")),
                                                     str(ds.get("SeriesDescription", ""))))
         series.files.append(path)
+        series.headers.append(ds)
         series.images += int(ds.get("NumberOfFrames", 1) or 1)
         series.localisers += is_localiser(ds)
     if skipped:
@@ -285,17 +280,7 @@ def read_series(folder: Path, series_uid: str | None = None, modality: str = "MR
     folder = Path(folder)
     series = choose_series(scan(folder), folder, series_uid, modality)
     label = f"{folder} (series {series.uid})"
-    slices: list[Slice] = []
-    header = None
-    for path in series.files:
-        ds = pydicom.dcmread(path, stop_before_pixels=True)
-        if header is None:
-            header = Dataset()
-            for keyword in HEADER_KEYWORDS:
-                if keyword in ds:
-                    setattr(header, keyword, ds.data_element(keyword).value)
-            header.SOPClassUID = ds.SOPClassUID
-        slices += slices_of(path, ds)
+    slices = [s for path, ds in zip(series.files, series.headers) for s in slices_of(path, ds)]
     ordered, spacing = order_slices(slices, label)
     image = sitk.GetImageFromArray(read_pixels(ordered))
     first = ordered[0]
@@ -306,4 +291,4 @@ def read_series(folder: Path, series_uid: str | None = None, modality: str = "MR
     log.info("%s: %s series %s ('%s'), %d slices of %d x %d, %.3g x %.3g x %.3g mm", folder, modality, series.uid,
              series.description, len(ordered), first.size[1], first.size[0], first.pixel_spacing[1],
              first.pixel_spacing[0], spacing)
-    return DicomSeries(image, series, ordered, header)
+    return DicomSeries(image, series, ordered, series.headers[0])

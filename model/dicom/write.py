@@ -26,11 +26,17 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from pydicom.valuerep import format_number_as_ds
 
 from model.dicom.geometry import slice_geometry
-from model.dicom.read import COPIED, DicomSeries
+from model.dicom.read import DicomSeries
 from model.errors import InputError
 from model.files import staged_folder
 
 CT_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
+# What the sCT series copies from the MR: the patient, study and frame of reference (model.dicom.read keeps
+# the first file's header)
+COPIED = ("PatientName", "PatientID", "IssuerOfPatientID", "PatientBirthDate", "PatientSex", "PatientAge",
+          "StudyInstanceUID", "StudyDate", "StudyTime", "ReferringPhysicianName", "StudyID", "AccessionNumber",
+          "StudyDescription", "FrameOfReferenceUID", "PositionReferenceIndicator", "PatientPosition",
+          "BodyPartExamined", "Laterality")
 # present, empty where the MR has no value: type 2, and the type 2C attributes whose condition holds for a CT
 TYPE_2 = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
           "ReferringPhysicianName", "StudyID", "AccessionNumber", "PositionReferenceIndicator", "PatientPosition")
@@ -120,13 +126,20 @@ def ct_slices(sct: sitk.Image, mr: DicomSeries, description: str, software: str,
     return datasets
 
 
+def check_new_folder(out_dir: Path) -> None:
+    """Refuse an output that exists and is not an empty folder (the command checks before any work, the writer
+    again before writing)."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise InputError(out_dir, "exists and is not an empty folder: the sCT series goes into a new one")
+
+
 def write_ct_series(sct: sitk.Image, mr: DicomSeries, out_dir: Path, description: str, software: str,
                     body_part: str) -> list[Path]:
     """The sCT as a CT series in ``out_dir`` (created; refused when it exists and is not empty), written whole
     or not at all."""
     out_dir = Path(out_dir)
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise InputError(out_dir, "exists and is not an empty folder: the sCT series goes into a new one")
+    check_new_folder(out_dir)
     datasets = ct_slices(sct, mr, description, software, body_part)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     names = [Path(f"CT.{k + 1:04d}.dcm") for k in range(len(datasets))]

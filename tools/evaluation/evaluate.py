@@ -57,7 +57,7 @@ def find_images(folder: Path, role: str) -> dict[str, Path]:
     sub-folder is a case whose image is the one named ``role`` (``ct``,
     ``mask``...) or, failing that, its only image; a sub-folder without image
     files is a case whose image is a DICOM series: its sub-folder named
-    ``role``, else the sub-folder itself (model.imageio.read_image reads it).
+    ``role``, else the sub-folder itself (tools.dataset.images.read_image reads it).
     """
     folder = Path(folder)
     if not folder.is_dir():
