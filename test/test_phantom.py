@@ -72,8 +72,8 @@ def test_different_seeds_differ(pelvis_cases):
 def test_case_ids_and_regions(pelvis_cases, brain_cases):
     assert pelvis_cases[0].case_id == "1PX0000" and pelvis_cases[0].region == "Pelvis"
     assert brain_cases[2].case_id == "1BX0002" and brain_cases[2].region == "Brain"
-    with pytest.raises(ValueError):
-        make_case("thorax", 0)
+    with pytest.raises(ValueError, match="unknown region 'knee', expected one of Abdomen, Brain, Head and Neck"):
+        make_case("knee", 0)
 
 
 # --------------------------------------------------------------------------- #

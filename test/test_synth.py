@@ -255,9 +255,10 @@ def test_a_mixed_sampler_cuts_its_share_from_the_cases_and_the_rest_from_the_eng
 
 def test_the_engine_refuses_a_region_it_cannot_draw_naming_the_setting(validation_data, tmp_path, capsys):
     config = copy.deepcopy(ENGINE_CONFIG)
-    config["region"] = "Thorax"
+    config["region"] = "Knee"
     assert engine_train(validation_data, tmp_path / "run", config) == 1
-    assert "training.engine: the data engine draws Pelvis and Brain anatomy, not Thorax" in capsys.readouterr().err
+    assert ("training.engine: the data engine draws Pelvis, Brain, Head and Neck, Thorax, Abdomen anatomy, not Knee"
+            in capsys.readouterr().err)
 
 
 @pytest.mark.slow

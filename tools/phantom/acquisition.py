@@ -47,7 +47,7 @@ class MRAcquisition:
     scale: tuple[float, float]  # global factor to arbitrary units
     #: Tissues whose intensity is the case's fat intensity times a factor from the range, instead of MR_T1.
     relative_to_fat: tuple[tuple[Tissue, tuple[float, float]], ...] = ()
-    regions: tuple[str, ...] = ("Pelvis", "Brain")
+    regions: tuple[str, ...] = ("Pelvis", "Brain", "Head and Neck", "Thorax", "Abdomen")
 
 
 DEFAULT_ACQUISITION = MRAcquisition(

@@ -1,6 +1,7 @@
 """A phantom case: its id, its generation from a seed (geometry, label map, renderings, header) and its files."""
 from __future__ import annotations
 
+import importlib
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -13,9 +14,16 @@ from tools.phantom.acquisition import DEFAULT_ACQUISITION, VARIANT_STREAM, mr_ac
 from tools.phantom.head import BRAIN_ANATOMIES, brain_labels, brain_structures
 from tools.phantom.pelvis import PELVIS_ANATOMIES, pelvis_labels
 from tools.phantom.render import body_mask, random_header, render_ct, render_mr, to_image
+from tools.phantom.tissues import ALL_TISSUES
 
-REGIONS = {"pelvis": "Pelvis", "brain": "Brain"}
-CASE_PREFIX = {"Pelvis": "1PX", "Brain": "1BX"}
+#: Region names the command and make_case take (any case), and the region each stands for (region.json's value).
+REGIONS = {"pelvis": "Pelvis", "brain": "Brain", "head-and-neck": "Head and Neck", "head and neck": "Head and Neck",
+           "headneck": "Head and Neck", "thorax": "Thorax", "abdomen": "Abdomen"}
+CASE_PREFIX = {"Pelvis": "1PX", "Brain": "1BX", "Head and Neck": "1HNX", "Thorax": "1THX", "Abdomen": "1ABX"}
+#: SynthRAD2025's regions: the module that draws each (``draw_labels(rng, scale, anatomy) -> Drawn`` and
+#: ``ANATOMIES``). Their CT and MR draw a value for every tissue (tools.phantom.tissues.ALL_TISSUES).
+SYNTHRAD2025_MODULES = {"Head and Neck": "tools.phantom.headneck", "Thorax": "tools.phantom.thorax",
+                        "Abdomen": "tools.phantom.abdomen"}
 ANATOMIES = ("default", "unseen")  # what make_case and the command offer (the engine's is for training only)
 #: The unseen-anatomy held-out cases' anatomy is drawn from ``default_rng([seed, UNSEEN_STREAM])``.
 UNSEEN_STREAM = 3
@@ -72,6 +80,8 @@ def make_case(region: str, seed: int, synthrad_size: bool = False, acquisition: 
     if anatomy != "default" and settings is not DEFAULT_ACQUISITION:
         raise ValueError(f"anatomy {anatomy!r} is drawn with the default acquisition")
     rng = np.random.default_rng(seed if anatomy == "default" else [seed, UNSEEN_STREAM])
+    if region in SYNTHRAD2025_MODULES:
+        return _make_synthrad2025_case(region, seed, rng, settings, anatomy)
     if region == "Pelvis":
         labels, spacing, structures = pelvis_labels(rng, SYNTHRAD_SCALE if synthrad_size else (1.0, 1.0, 1.0),
                                                     PELVIS_ANATOMIES[anatomy])
@@ -98,6 +108,31 @@ def make_case(region: str, seed: int, synthrad_size: bool = False, acquisition: 
         structures=structures,
         acquisition=settings.name,
     )
+
+
+def region_module(region: str):
+    """The module that draws a SynthRAD2025 region's anatomy (imported when first asked for)."""
+    return importlib.import_module(SYNTHRAD2025_MODULES[canonical_region(region)])
+
+
+def _make_synthrad2025_case(region: str, seed: int, rng, settings, anatomy: str) -> PhantomCase:
+    """make_case for head and neck, thorax, abdomen: the same stages, every tissue drawn, the CT's artefact."""
+    module = region_module(region)
+    drawn = module.draw_labels(rng, (1.0, 1.0, 1.0), module.ANATOMIES[anatomy])
+    labels, spacing = drawn.labels, drawn.spacing
+    ct = render_ct(labels, rng, ALL_TISSUES, drawn.ct_artefact)
+    mr = render_mr(labels, rng, tissues=ALL_TISSUES)
+    if settings is not DEFAULT_ACQUISITION:
+        mr = render_mr(labels, np.random.default_rng([seed, VARIANT_STREAM]), settings, ALL_TISSUES)
+    mask = body_mask(labels, rng)
+    case_uuid = str(uuid.UUID(bytes=rng.bytes(16), version=4))
+    origin, direction = random_header(rng)
+    images = [to_image(a, spacing, origin, direction) for a in (mr, ct, mask)]
+    structures = {name: to_image(m.astype(np.uint8), spacing, origin, direction)
+                  for name, m in drawn.structures.items()}
+    return PhantomCase(case_id=case_id_for(region, seed, settings.name, anatomy), region=region, mr=images[0],
+                       ct=images[1], mask=images[2], uuid=case_uuid, labels=labels, structures=structures,
+                       acquisition=settings.name)
 
 
 def write_case(
@@ -136,8 +171,10 @@ def write_case(
 
 
 def canonical_region(region: str) -> str:
-    """Map "pelvis"/"Pelvis"/"brain"/"Brain" to "Pelvis"/"Brain"."""
+    """Map a region name in any case ("pelvis", "Head and Neck", "head-and-neck", "thorax", ...) to region.json's
+    ("Pelvis", "Brain", "Head and Neck", "Thorax", "Abdomen")."""
     try:
         return REGIONS[region.lower()]
     except KeyError:
-        raise ValueError(f"unknown region {region!r}, expected pelvis or brain") from None
+        raise ValueError(f"unknown region {region!r}, expected one of "
+                         f"{', '.join(sorted(set(REGIONS.values())))}") from None

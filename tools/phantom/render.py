@@ -7,33 +7,38 @@ from scipy import ndimage
 
 from tools.phantom.acquisition import DEFAULT_ACQUISITION, MRAcquisition
 from tools.phantom.shapes import draw
-from tools.phantom.tissues import CT_HU_RANGE, HU_LIMITS, MR_MAX, MR_T1, Tissue
+from tools.phantom.tissues import CT_HU_RANGE, HU_LIMITS, MR_MAX, MR_T1, SYNTHRAD2023_TISSUES, Tissue
 
 CT_BLUR_SIGMA = (0.0, 0.6, 0.6)  # voxels, array (z, y, x) order: in-plane only
 
 
-def render_ct(labels: np.ndarray, rng) -> np.ndarray:
-    """CT in HU (int16): per-case tissue values, partial-volume blur, noise."""
+def render_ct(labels: np.ndarray, rng, tissues=SYNTHRAD2023_TISSUES, artefact: np.ndarray | None = None
+              ) -> np.ndarray:
+    """CT in HU (int16): per-case tissue values (one draw for each of ``tissues``, in order), partial-volume blur,
+    ``artefact`` (HU added, e.g. a filling's streaks: only CT shows them), noise."""
     lut = np.zeros(len(Tissue), np.float32)
-    for tissue, (lo, hi) in CT_HU_RANGE.items():
-        lut[tissue] = rng.uniform(lo, hi)
+    for tissue in tissues:
+        lut[tissue] = rng.uniform(*CT_HU_RANGE[tissue])
     hu = ndimage.gaussian_filter(lut[labels], CT_BLUR_SIGMA)
+    if artefact is not None:
+        hu += artefact.astype(np.float32)
     hu += rng.standard_normal(hu.shape, dtype=np.float32) * np.float32(rng.uniform(10, 20))
     return np.clip(np.rint(hu), *HU_LIMITS).astype(np.int16)
 
 
-def render_mr(labels: np.ndarray, rng, acquisition: MRAcquisition = DEFAULT_ACQUISITION) -> np.ndarray:
+def render_mr(labels: np.ndarray, rng, acquisition: MRAcquisition = DEFAULT_ACQUISITION,
+              tissues=SYNTHRAD2023_TISSUES) -> np.ndarray:
     """T1-weighted-like MR (int16, arbitrary units) of the label map, acquired with ``acquisition``'s settings.
 
     Tissue intensities are jittered, blurred, given a nonlinear contrast, multiplied by
     a smooth bias field, corrupted by Rician noise and finally scaled by a random
-    global factor.  The draws, in this order: the per-tissue factors, the tissues
+    global factor.  The draws, in this order: the per-tissue factors (``tissues``, in order), the tissues
     relative to fat, gamma, the blur sigmas, the bias field, the noise sigma, the
     noise, the scale (degenerate ranges draw nothing).
     """
     lut = np.zeros(len(Tissue), np.float32)
-    for tissue, value in MR_T1.items():
-        lut[tissue] = value * draw(rng, *acquisition.contrast)
+    for tissue in tissues:
+        lut[tissue] = MR_T1[tissue] * draw(rng, *acquisition.contrast)
     for tissue, factor in acquisition.relative_to_fat:
         lut[tissue] = lut[Tissue.FAT] * draw(rng, factor)
     gamma = draw(rng, *acquisition.gamma)

@@ -9,12 +9,24 @@ one draw of a value from a range (or one of several) that sizes them.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
 from tools.phantom.tissues import Tissue
+
+
+@dataclass
+class Drawn:
+    """What a region's anatomy draw gives (SynthRAD2025's regions: tools.phantom.headneck, .thorax, .abdomen)."""
+
+    labels: np.ndarray  # (z, y, x) uint8, values of Tissue
+    spacing: tuple[float, float, float]  # (x, y, z) mm
+    structures: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (z, y, x) bool: "target" and OARs
+    #: HU added to the CT after its blur (float32, the labels' shape), or None: what CT shows and MR does not,
+    #: e.g. the streaks a dental filling makes.
+    ct_artefact: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

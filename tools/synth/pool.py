@@ -36,7 +36,8 @@ from model.preprocessing.intensity import ct_to_unit
 from tools.dataset.cache import ArrayFile
 from tools.dataset.cases import as_batch, patch_centres
 from tools.phantom import Tissue
-from tools.synth.anatomy import ENGINE_ANATOMY, make_anatomy
+from tools.phantom.tissues import region_tissues
+from tools.synth.anatomy import engine_anatomy, make_anatomy
 from tools.synth.render import render_ct, render_mr
 from tools.synth.spatial import deform, source_size
 
@@ -55,7 +56,7 @@ class AnatomyPool:
     """Anatomies of ``region`` for a run seeded ``seed`` at ``scale`` (voxels per phantom voxel, x, y, z)."""
 
     def __init__(self, cache_root: Path, region: str, seed: int, scale):
-        key = hashlib.sha256(json.dumps([FORMAT, region, seed, list(scale), asdict(ENGINE_ANATOMY[region])],
+        key = hashlib.sha256(json.dumps([FORMAT, region, seed, list(scale), asdict(engine_anatomy(region))],
                                         sort_keys=True, default=list).encode()).hexdigest()[:12]
         self.root = Path(cache_root) / "engine" / f"{region.lower()}-{key}"
         self.region, self.seed, self.scale = region, seed, tuple(scale)
@@ -143,8 +144,9 @@ class EngineSampler:
         rng = np.random.default_rng(seed)
         block = read_block(anatomy.labels, anatomy.centres[row], self.source)
         labels = deform(block, self.patch_size, self.settings, self.spacing, rng)
-        mr = render_mr(labels, anatomy.histogram, self.percentiles, self.settings, rng)
-        ct = ct_to_unit(render_ct(labels, self.settings, rng))
+        tissues = region_tissues(self.pool.region)
+        mr = render_mr(labels, anatomy.histogram, self.percentiles, self.settings, rng, tissues)
+        ct = ct_to_unit(render_ct(labels, self.settings, rng, tissues))
         if flip:
             mr, ct = mr[..., ::-1], ct[..., ::-1]
         if self.augment is not None:

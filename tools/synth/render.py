@@ -17,6 +17,7 @@ from model.config import SynthData
 from model.preprocessing.intensity import HU_MAX, HU_MIN
 from tools.dataset.augment import bias_field
 from tools.phantom import Tissue
+from tools.phantom.tissues import SYNTHRAD2023_TISSUES
 from tools.synth.contrast import ct_lut, draw_family, mr_lut, mr_spread
 
 PERCENTILE_DRAWS = 20_000
@@ -30,13 +31,15 @@ def smooth_noise(shape, sigma, rng: np.random.Generator) -> np.ndarray:
     return field / np.float32(std if std > 0 else 1.0)
 
 
-def mr_signal(labels: np.ndarray, settings: SynthData, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+def mr_signal(labels: np.ndarray, settings: SynthData, rng: np.random.Generator,
+              tissues=SYNTHRAD2023_TISSUES) -> tuple[np.ndarray, dict]:
     """The MR signal of ``labels`` (z, y, x; arbitrary units, the brightest tissue ~ 1) and the draws that made it
-    (``lut``, ``spread``, ``gamma``, ``peak``: what the body's percentiles are estimated from)."""
+    (``lut``, ``spread``, ``gamma``, ``peak``: what the body's percentiles are estimated from); ``tissues``: the
+    region's (tools.phantom.tissues.region_tissues), those the look-up tables draw values for."""
     s = settings
     family = draw_family(rng, dataclasses.asdict(s.mr_families))
-    lut = mr_lut(rng, family, s.mr_jitter)
-    spread = mr_spread(rng, lut, s.mr_texture)
+    lut = mr_lut(rng, family, s.mr_jitter, tissues)
+    spread = mr_spread(rng, lut, s.mr_texture, tissues)
     gamma = rng.uniform(*s.mr_gamma)
     texture_sigma = rng.uniform(0.5, 2.0)
     signal = lut[labels] + spread[labels] * smooth_noise(labels.shape, texture_sigma, rng)
@@ -52,9 +55,9 @@ def mr_signal(labels: np.ndarray, settings: SynthData, rng: np.random.Generator)
 
 
 def render_mr(labels: np.ndarray, histogram: np.ndarray, percentiles, settings: SynthData,
-              rng: np.random.Generator) -> np.ndarray:
+              rng: np.random.Generator, tissues=SYNTHRAD2023_TISSUES) -> np.ndarray:
     """The MR of ``labels`` (z, y, x) in network units; ``histogram``: voxels per label in the anatomy's body."""
-    mr, drawn = mr_signal(labels, settings, rng)
+    mr, drawn = mr_signal(labels, settings, rng, tissues)
     low, high = _body_percentiles(histogram, drawn["lut"], drawn["spread"], drawn["gamma"], drawn["peak"],
                                   percentiles, rng)
     unit = np.clip((mr - low) / (high - low) * 2.0 - 1.0, -1.0, 1.0).astype(np.float32)
@@ -71,11 +74,12 @@ def _body_percentiles(histogram, lut, spread, gamma, peak, percentiles, rng) -> 
     return float(low), float(max(high, low + 1e-3 * peak))
 
 
-def render_ct(labels: np.ndarray, settings: SynthData, rng: np.random.Generator) -> np.ndarray:
-    """The CT of ``labels`` in HU (float32): per-tissue values, trabecular texture in cancellous bone, mild texture
-    elsewhere, in-plane partial volume, noise."""
+def render_ct(labels: np.ndarray, settings: SynthData, rng: np.random.Generator,
+              tissues=SYNTHRAD2023_TISSUES) -> np.ndarray:
+    """The CT of ``labels`` in HU (float32): per-tissue values (``tissues``'), trabecular texture in cancellous
+    bone, mild texture elsewhere, in-plane partial volume, noise."""
     s = settings
-    lut = ct_lut(rng)
+    lut = ct_lut(rng, tissues)
     amplitude = np.zeros(len(lut), np.float32)
     amplitude[list(BONE)] = rng.uniform(*s.ct_texture)
     amplitude[[Tissue.FAT, Tissue.SOFT, Tissue.BOWEL]] = rng.uniform(3.0, 15.0, 3)

@@ -65,13 +65,13 @@ def batch_sampler(task, spec, training, train_cases: list[CachedCase], cache_roo
     if engine is None:
         return task.sampler(train_cases, rng)
     from tools.dataset.augment import augmenter
-    from tools.synth.anatomy import PHANTOM_SPACING, REGIONS, spacing_scale
+    from tools.synth.anatomy import REGIONS, phantom_spacing, spacing_scale
     from tools.synth.pool import AnatomyPool, EngineSampler, MixedSampler
 
     if spec.region not in REGIONS:
-        raise InputError(spec.source, f"training.engine: the data engine draws {' and '.join(REGIONS)} "
+        raise InputError(spec.source, f"training.engine: the data engine draws {', '.join(REGIONS)} "
                                       f"anatomy, not {spec.region}")
-    spacing = spec.preprocessing.spacing_mm or PHANTOM_SPACING[spec.region][::-1]
+    spacing = spec.preprocessing.spacing_mm or phantom_spacing(spec.region)[::-1]
     scale = spacing_scale(spec.region, spec.preprocessing.spacing_mm)
     if spec.region == "Brain" and scale != (1.0, 1.0, 1.0):
         raise InputError(spec.source, "training.engine: the engine draws heads at 1 mm; preprocessing."
