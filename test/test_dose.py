@@ -228,3 +228,24 @@ def test_a_crash_while_replacing_an_earlier_output_keeps_it(tmp_path, monkeypatc
     assert json.loads((out / "metrics.json").read_text())["case"] == "1PX0001"
     assert (out / "images.png").read_bytes() == b"new picture"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_each_region_has_its_prescription_and_beams():
+    from tools.dose.config import REGIONS, load_dose_config
+
+    config = load_dose_config()
+    assert config.beams("photon", "pelvis") == config.photon and config.beams("proton", "brain") == config.proton
+    assert config.beams("proton", "thorax").gantry_angles_deg == (90.0, 180.0, 270.0)
+    assert len(config.beams("photon", "Head and Neck").gantry_angles_deg) == 7
+    assert config.beams("proton", "abdomen").gantry_angles_deg == (135.0, 225.0)
+    assert config.beams("proton", "abdomen").bixel_width_mm == config.proton.bixel_width_mm
+    assert {config.region(r).prescription_gy for r in REGIONS} == {2.0, 3.0}
+
+
+@pytest.mark.slow
+def test_a_region_plans_with_its_own_beams(phantom, tmp_path):
+    out = tmp_path / "thorax"
+    assert run(phantom, phantom["perturbed"], out, "--region", "thorax", "--modality", "proton") == 0
+    result = json.loads((out / "metrics.json").read_text())
+    assert result["region"] == "thorax" and result["prescription_gy"] == 2.0
+    assert result["modalities"]["proton"]["beams"] == [90.0, 180.0, 270.0]

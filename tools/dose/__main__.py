@@ -2,7 +2,8 @@
 water, scored (dose difference, gamma, DVH, proton range), with pictures.
 
     python -m tools.dose --ct CT --sct SCT --mask BODY [--target MASK] [--oar NAME=MASK ...] [--mr MR]
-        [--modality photon|proton|both] [--prescription GY] [--region pelvis|brain] [--config FILE]
+        [--modality photon|proton|both] [--prescription GY] [--region pelvis|brain|head-and-neck|thorax|abdomen]
+        [--config FILE]
         --out DIR [--json FILE]
 
 Needs the optional dose tools: pip install --no-deps -r requirements-dose.txt
@@ -16,6 +17,7 @@ from pathlib import Path
 from model.cli import exit_code
 from model.errors import InputError
 from tools.dose import MODALITY_CHOICES, chosen_modalities
+from tools.dose.config import REGIONS
 
 
 def _organ(text: str) -> tuple[str, Path]:
@@ -35,8 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mr", type=Path, help="the MR, for the report's pictures only")
     parser.add_argument("--modality", choices=MODALITY_CHOICES, default="both")
     parser.add_argument("--prescription", type=float, help="Gy (default: the region's, from the config)")
-    parser.add_argument("--region", choices=("pelvis", "brain"), default="pelvis",
-                        help="picks the default prescription and target rule (default pelvis)")
+    parser.add_argument("--region", choices=REGIONS, default="pelvis", type=str.lower,
+                        help="picks the default prescription, the beams and the target rule (default pelvis)")
     parser.add_argument("--config", type=Path, help="dose settings (default configs/dose/default.json)")
     parser.add_argument("--out", type=Path, required=True, help="folder for the doses, metrics.json, report.md, pictures")
     parser.add_argument("--json", type=Path, help="write metrics.json here as well")

@@ -22,18 +22,20 @@ def image_scores(case: DoseCase) -> dict:
     return scores
 
 
-def evaluate_case(case: DoseCase, config: DoseConfig, modalities, prescription_gy: float) -> tuple[dict, dict]:
-    """(results as JSON, volumes for the report: doses and gamma maps per modality)."""
+def evaluate_case(case: DoseCase, config: DoseConfig, modalities, prescription_gy: float,
+                  region: str = "pelvis") -> tuple[dict, dict]:
+    """(results as JSON, volumes for the report: doses and gamma maps per modality); ``region``'s beams."""
     results = {"prescription_gy": prescription_gy, "grid_mm": config.grid_mm, "target": case.target_rule or "given",
                "target_cc": float(case.target.sum() * config.grid_mm**3 / 1000), "modalities": {}}
     volumes = {}
     spacing = (config.grid_mm,) * 3
     for modality in modalities:
         start = time.perf_counter()
-        plan = Plan(case, modality, config, prescription_gy)
+        beams = config.beams(modality, region)
+        plan = Plan(case, modality, config, prescription_gy, beams)
         doses = {"ct": plan.dose_on(case.ct, "CT"), **{name: plan.dose_on(hu, name) for name, hu in case.scts.items()}}
         on_ct = dvh_metrics(doses["ct"], case.target, case.organs, prescription_gy, config.conformity_level)
-        entry = {"beams": list(getattr(config, modality).gantry_angles_deg), "beamlets": int(plan.weights.size),
+        entry = {"beams": list(beams.gantry_angles_deg), "beamlets": int(plan.weights.size),
                  "dvh_ct": on_ct}
         maps = {}
         rsp_ct = stopping_power(case.ct, config.stopping_power_table) if modality == "proton" else None
@@ -49,7 +51,7 @@ def evaluate_case(case: DoseCase, config: DoseConfig, modalities, prescription_g
             }
             if modality == "proton":
                 entry[name]["range_shift"] = range_shift(rsp_ct, stopping_power(case.scts[name], config.stopping_power_table),
-                                                         case.target, config.grid_mm, config.proton.gantry_angles_deg)
+                                                         case.target, config.grid_mm, beams.gantry_angles_deg)
             if gamma_maps:
                 maps = gamma_maps
         entry["seconds"] = {**{k: round(v, 2) for k, v in plan.seconds.items()}, "total": round(time.perf_counter() - start, 2)}

@@ -71,13 +71,13 @@ def _read_mask(path: Path, reference: sitk.Image, what: str) -> np.ndarray:
 def default_target(body: np.ndarray, grid: sitk.Image, region: str, radius_mm: float) -> tuple[np.ndarray, str]:
     """The documented target rule (module docstring), on the (axis-aligned, isotropic) dose grid."""
     z = np.nonzero(body)[0]
-    where = body if region == "pelvis" else body & (np.arange(body.shape[0])[:, None, None] >= np.median(z))
+    where = body if region != "brain" else body & (np.arange(body.shape[0])[:, None, None] >= np.median(z))
     centre = np.array([np.nonzero(where)[axis].mean() for axis in range(3)])  # (z, y, x) voxels
     spacing = grid.GetSpacing()[0]
     zz, yy, xx = np.ogrid[tuple(slice(0, n) for n in body.shape)]
     sphere = ((zz - centre[0]) ** 2 + (yy - centre[1]) ** 2 + (xx - centre[2]) ** 2) * spacing**2 < radius_mm**2
     point = grid.TransformContinuousIndexToPhysicalPoint(centre[::-1].tolist())
-    rule = (f"a {radius_mm:g} mm sphere at the body's centre of mass" if region == "pelvis" else
+    rule = (f"a {radius_mm:g} mm sphere at the body's centre of mass" if region != "brain" else
             f"a {radius_mm:g} mm sphere at the centre of mass of the body's upper half")
     return sphere & body, rule + f" ({', '.join(f'{c:.1f}' for c in point)} mm)"
 

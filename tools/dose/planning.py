@@ -27,7 +27,8 @@ ENGINES = {"photon": "SVDPB", "proton": "HongPB"}  # pyRadPlan's pencil-beam eng
 
 
 class Plan:
-    def __init__(self, case: DoseCase, modality: str, config: DoseConfig, prescription_gy: float):
+    def __init__(self, case: DoseCase, modality: str, config: DoseConfig, prescription_gy: float,
+                 beams: Beams | None = None):
         from pyRadPlan import IonPlan, PhotonPlan, calc_dose_influence, fluence_optimization, generate_stf
         from pyRadPlan.core import ProgressReporter
 
@@ -35,7 +36,7 @@ class Plan:
         logging.getLogger("pyRadPlan").setLevel(logging.ERROR)  # its notes on every plan ("property overwritten")
 
         self.case, self.modality, self.config, self.prescription = case, modality, config, float(prescription_gy)
-        beams: Beams = getattr(config, modality)
+        beams = beams or getattr(config, modality)  # the region's (DoseConfig.beams), else the modality's
         start = time.perf_counter()
         ct, cst = self._patient(case.ct)
         pln = PhotonPlan(machine=beams.machine) if modality == "photon" else IonPlan(radiation_mode="protons",

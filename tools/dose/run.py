@@ -34,7 +34,7 @@ def run_case(case_id: str, paths: dict, config: DoseConfig, region: str, modalit
                           paths.get("organs"), paths.get("mr"))
     require_dose_tools()
     prescription = prescription or config.region(region).prescription_gy
-    result, volumes = evaluate_case(case, config, modalities, prescription)
+    result, volumes = evaluate_case(case, config, modalities, prescription, region)
     result = {"case": case_id, "region": region, **result, "image": image_scores(case)}
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

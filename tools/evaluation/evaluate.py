@@ -2,7 +2,7 @@
 
     python -m tools.evaluation --pred DIR --gt DIR --mask DIR [--challenge 2023|2025] [--json FILE]
     python -m tools.evaluation --baseline water --gt DIR --mask DIR
-    python -m tools.evaluation --pred DIR --gt DIR --mask DIR --dose OUT [--structures DIR] [--region pelvis|brain]
+    python -m tools.evaluation --pred DIR --gt DIR --mask DIR --dose OUT [--structures DIR] [--region pelvis|brain|head-and-neck|...]
         [--modality photon|proton|both] [--dose-config FILE]
 
 ``--dose``: each case's dose evaluation as well (python -m tools.dose: photon and proton plans on the CT,
@@ -33,6 +33,7 @@ from model.errors import InputError
 from model.imageio import check_mask, image_stem, is_image_file, to_array
 from tools.dataset.images import read_image, read_on_grid
 from tools.dose import MODALITY_CHOICES, chosen_modalities, require_dose_tools
+from tools.dose.config import REGIONS as DOSE_REGIONS
 from tools.metrics.image import CHALLENGES, image_metrics, water_baseline
 from tools.metrics.tissue import format_tissue_table, mean_table, tissue_table
 
@@ -142,8 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dose", type=Path, metavar="OUT", help="evaluate the dose of every case as well (needs the "
                                                                   "optional dose tools, requirements-dose.txt)")
     parser.add_argument("--structures", type=Path, help="with --dose: <case>/target.* and organs at risk")
-    parser.add_argument("--region", choices=("pelvis", "brain"), default="pelvis", help="with --dose: prescription and "
-                                                                                         "default target (default pelvis)")
+    parser.add_argument("--region", choices=DOSE_REGIONS, default="pelvis", type=str.lower,
+                        help="with --dose: prescription, beams and default target (default pelvis)")
     parser.add_argument("--modality", choices=MODALITY_CHOICES, default="both")
     parser.add_argument("--dose-config", type=Path, help="with --dose: dose settings (default configs/dose/default.json)")
     args = parser.parse_args(argv)
