@@ -30,15 +30,16 @@ def voxels(image: sitk.Image) -> np.ndarray:
     return sitk.GetArrayFromImage(image) > 0
 
 
-def check_case(case, minimum: float = DICE_MIN) -> float:
+def check_case(case, minimum: float = DICE_MIN, gas_outside: float = 0.0) -> float:
     """Dice of the MR's mask with the true one, at least ``minimum``; every tissue voxel (dark gas and bone
-    included) inside."""
+    included) inside, but for a ``gas_outside`` share of the gas (an airway open to the air)."""
     mask = voxels(body_mask(case.mr))
     score = dice(mask, voxels(case.mask))
     assert score >= minimum, f"{case.case_id}: Dice {score:.4f} < {minimum}"
     outside = case.labels[~mask]
     assert np.count_nonzero(outside != Tissue.AIR) <= 0.001 * np.count_nonzero(case.labels != Tissue.AIR)
-    assert not np.any(outside == Tissue.GAS), f"{case.case_id}: gas left outside the body"
+    gas = np.count_nonzero(outside == Tissue.GAS)
+    assert gas <= gas_outside * np.count_nonzero(case.labels == Tissue.GAS), f"{case.case_id}: gas left outside"
     return score
 
 
@@ -64,6 +65,13 @@ def test_agrees_on_the_second_centre_pelvis():
 ], ids=lambda v: "-".join(str(x) for x in v.values()) if isinstance(v, dict) else None)
 def test_agrees_on_the_variants(region, seed, options):
     check_case(drawn(region, seed, **options))
+
+
+@pytest.mark.parametrize("region, seed", [("abdomen", 1), ("thorax", 0), ("head and neck", 0)])
+def test_agrees_on_synthrad2025_regions(region, seed):
+    """The abdomen of seed 1 has both arms down, apart from the trunk (the largest component alone: Dice 0.925).
+    The head and neck's nostrils open to the air: a little of the nose's gas (32 of 35630 voxels) is outside."""
+    check_case(drawn(region, seed), gas_outside=0.002 if region == "head and neck" else 0.0)
 
 
 @pytest.mark.slow
