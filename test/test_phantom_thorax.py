@@ -195,7 +195,7 @@ def test_arms_in_and_out_both_happen():
 
 def test_plans_cover_breasts_and_arms():
     """Over seeds, some cases have breasts (fibroglandular tissue: GLAND), some not; arms in and out."""
-    plans = [thorax._draw_plan(np.random.default_rng(seed), thorax.DEFAULT_THORAX) for seed in range(12)]
+    plans = [thorax.draw_plan(np.random.default_rng(seed), thorax.DEFAULT_THORAX) for seed in range(12)]
     assert 0 < sum(bool(p.breasts) for p in plans) < len(plans)
     assert 0 < sum(bool(p.arms) for p in plans) < len(plans)
     seed = next(i for i, p in enumerate(plans) if p.breasts)
@@ -219,11 +219,11 @@ def test_unseen_ranges_outside_the_engine():
 def test_unseen_draw_outside_the_engine():
     """make_case's unseen draw (its generator, its anatomy): the drawn properties lie outside the engine's."""
     engine = thorax.ENGINE_THORAX
-    plan = thorax._draw_plan(np.random.default_rng([0, UNSEEN_STREAM]), thorax.UNSEEN_THORAX)
+    plan = thorax.draw_plan(np.random.default_rng([0, UNSEEN_STREAM]), thorax.UNSEEN_THORAX)
     assert plan.extra > engine.extra_fat_mm[1]
     assert plan.fat + plan.extra > engine.fat_mm[1] + engine.extra_fat_mm[1]
     assert plan.z_apex - plan.z_dome < engine.lung_height[0]
-    default_heart = np.prod(thorax._draw_plan(np.random.default_rng(0), thorax.DEFAULT_THORAX).heart.radii)
+    default_heart = np.prod(thorax.draw_plan(np.random.default_rng(0), thorax.DEFAULT_THORAX).heart.radii)
     assert np.prod(plan.heart.radii) > 1.5 * default_heart
     labels = thorax.draw_labels(np.random.default_rng([0, UNSEEN_STREAM]), anatomy=thorax.UNSEEN_THORAX).labels
     body = labels != Tissue.AIR

@@ -1,4 +1,5 @@
-"""Deterministic MR / CT / body-mask phantoms for SynthRAD2023 Task 1 (pelvis, brain).
+"""Deterministic MR / CT / body-mask phantoms: SynthRAD2023 Task 1's regions (pelvis, brain) and SynthRAD2025's
+(head and neck, thorax, abdomen).
 
 No real patient data is available to this project, so training and test data are
 synthesised here.  A case is generated in three stages:
@@ -33,9 +34,11 @@ Every random quantity of a case is drawn from ``numpy.random.default_rng(seed)``
 in a fixed order, so a seed always reproduces bit-identical images.
 
 The modules: ``tissues`` (the labels, their CT and MR values), ``shapes`` (the
-solids and the painting of a label map), ``pelvis`` and ``head`` (each region's
-anatomy ranges and label map), ``acquisition`` (the MR acquisitions: the default
-and the second-centre variants), ``render`` (CT, MR, mask, header), ``case``
+solids and the painting of a label map) and ``solids`` (more solids: unions,
+complements, cones, oriented ellipsoids, lofts), ``pelvis`` and ``head`` (each
+region's anatomy ranges and label map), the packages ``headneck``, ``thorax`` and
+``abdomen`` (SynthRAD2025's regions: ranges, parts, ``draw_labels``), ``acquisition``
+(the MR acquisitions: the default and the second-centre variants), ``render`` (CT, MR, mask, header), ``case``
 (:func:`make_case`, :func:`write_case`) and ``__main__`` (the command line,
 ``python -m tools.phantom --help``).  The names most callers need are here.
 """

@@ -4,7 +4,8 @@ Anatomy is described by simple solids (ellipsoids, capsules, shells, curved plat
 approximate signed distance in mm ("depth", positive inside).  Thresholding these depths gives layered
 structures.  Everything is evaluated with vectorised numpy on the voxel-centre coordinates (mm, in array order
 z, y, x) of a :class:`Grid`; each solid is only evaluated in the crop of its bounding box.  :func:`draw` is the
-one draw of a value from a range (or one of several) that sizes them.
+one draw of a value from a range (or one of several) that sizes them.  More solids (unions, complements, cones,
+oriented ellipsoids, lofts, ...) are in :mod:`tools.phantom.solids`.
 """
 from __future__ import annotations
 
@@ -54,8 +55,8 @@ class Grid:
     def crop(self, lo, hi):
         """Slices (z, y, x) and broadcastable X, Y, Z covering the box lo..hi (x, y, z mm)."""
         ranges = [
-            slice(int(np.searchsorted(ax, l, "left")), int(np.searchsorted(ax, h, "right")))
-            for ax, l, h in zip((self.x, self.y, self.z), lo, hi)
+            slice(int(np.searchsorted(ax, lo_, "left")), int(np.searchsorted(ax, hi_, "right")))
+            for ax, lo_, hi_ in zip((self.x, self.y, self.z), lo, hi)
         ]
         sl = (ranges[2], ranges[1], ranges[0])
         return (
@@ -108,6 +109,10 @@ class Ellipsoid:
         offsets = (x - self.centre[0], y - self.centre[1], z - self.centre[2])
         return ellipsoidal_depth(offsets, self.radii)
 
+    def grown(self, mm: float) -> Ellipsoid:
+        """The ellipsoid with every radius ``mm`` longer (shorter where negative)."""
+        return Ellipsoid(self.centre, tuple(r + mm for r in self.radii))
+
 
 @dataclass(frozen=True)
 class Capsule:
@@ -127,6 +132,10 @@ class Capsule:
         t = np.clip(sum(pi * ab[i] for i, pi in enumerate(p)) / float(ab @ ab), 0.0, 1.0)
         dist2 = sum((pi - t * ab[i]) ** 2 for i, pi in enumerate(p))
         return self.radius - np.sqrt(dist2)
+
+    def grown(self, mm: float) -> Capsule:
+        """The capsule with its radius ``mm`` larger."""
+        return Capsule(self.a, self.b, self.radius + mm)
 
 
 @dataclass(frozen=True)
@@ -178,16 +187,34 @@ class Intersection:
         return functools.reduce(np.minimum, (s.depth(x, y, z) for s in self.shapes))
 
 
-def paint(labels, grid: Grid, shape: Shape, tissue, margin=0.0, where=None) -> None:
-    """Set ``labels`` to ``tissue`` where depth > margin (and the full-grid ``where``)."""
+def paint(labels, grid: Grid, shape: Shape, tissue, margin=0.0, where=None, only=None, keep=None):
+    """Set ``labels`` to ``tissue`` where depth > margin and, where given, inside ``where`` (a full-grid mask, or a
+    function ``(x, y, z, crop slices) -> mask`` of the crop), on a label among ``only`` and on none among ``keep``.
+    Returns the crop's slices and the voxels painted in it (None where the crop is empty)."""
     sl, x, y, z = grid.crop(*shape.bounds())
     view = labels[sl]
     if view.size == 0:
-        return
+        return None
     inside = np.broadcast_to(shape.depth(x, y, z) > margin, view.shape)
-    if where is not None:
+    if callable(where):
+        inside = inside & where(x, y, z, sl)
+    elif where is not None:
         inside = inside & where[sl]
+    if only is not None:
+        inside = inside & np.isin(view, only)
+    if keep is not None:
+        inside = inside & ~np.isin(view, keep)
     view[inside] = tissue
+    return sl, inside
+
+
+def mask(grid: Grid, shape: Shape, margin=0.0, out=None) -> np.ndarray:
+    """The full-grid boolean mask of where ``shape``'s depth > margin; or'ed into ``out`` (and returned) if given."""
+    out = np.zeros(grid.shape, bool) if out is None else out
+    sl, x, y, z = grid.crop(*shape.bounds())
+    if out[sl].size:
+        out[sl] |= np.broadcast_to(shape.depth(x, y, z) > margin, out[sl].shape)
+    return out
 
 
 def accumulate_union(field_, grid: Grid, shape: Shape) -> None:
