@@ -7,13 +7,13 @@ import json
 
 import pytest
 
-from conftest import TINY_CONFIG
+from conftest import TINY_CONFIG, write_model_folder
 from model.config import load_config
 from model.weights import read_config
 from tools.bench.__main__ import MODES, main, parser
 
 MODE_MODULES = {"case": "case", "sampling-step": "sampling_step", "attention": "attention",
-                "training-steps": "training_steps", "training-data": "training_data"}
+                "training-steps": "training_steps", "training-data": "training_data", "window-plan": "window_plan"}
 
 
 def test_every_mode_is_a_module_of_its_own():
@@ -73,3 +73,29 @@ def test_random_weights_time_a_model_folder_written_from_the_config_itself(tmp_p
                  "--json", str(tmp_path / "case.json")]) == 0
     figures = json.loads((tmp_path / "case.json").read_text())
     assert figures["what"] == "case" and figures["weights"] == str(path) and len(figures["seconds"]) == 1
+
+
+def test_the_window_plan_bounds_a_window_and_sizes_the_batch_to_the_budget(tmp_path, capsys):
+    """The bound counts every module's output: at least the first convolution's (4 channels, float16 under amp),
+    and the window itself; a budget the parameters and one window barely fit gives one window and stitches on
+    the CPU, a large one the config's maximum batch and stitching on the GPU."""
+    import torch
+
+    from tools.bench.window_plan import window_bytes_bound
+
+    folder = write_model_folder(tmp_path / "model")
+    config = load_config(folder / "config.json")
+    from model.networks.pix2pix import build_generator
+
+    net = build_generator(config.networks.generator)
+    roi = config.inference.roi_size
+    bound = window_bytes_bound(net, roi, 2)
+    assert bound >= 4 * 2 * (roi[0] // 2) * (roi[1] // 2) * (roi[2] // 2) + 4 * int(torch.tensor(roi).prod())
+    assert window_bytes_bound(net, roi, 4) > bound
+    for gib, batch, where in ((0.0008, 1, "CPU"), (16.0, config.inference.max_sw_batch_size, "GPU")):
+        out = tmp_path / f"plan{gib}.json"
+        assert main(["window-plan", "--weights", str(folder), "--shape", "40", "96", "96", "--gpu-gib", str(gib),
+                     "--json", str(out)]) == 0
+        figures = json.loads(out.read_text())
+        assert (figures["window_batch"], figures["stitching"]) == (batch, where), figures
+    assert "window batch" in capsys.readouterr().out
