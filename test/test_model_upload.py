@@ -17,6 +17,8 @@ import process
 from model.registry import choose_weights, discover_models
 
 PELVIS_CASE = ROOT / "test" / "cases" / "pelvis"
+#: The bundled model folders (abdomen, brain, pelvis, ...): every one goes into the tarball.
+BUNDLED = sorted(p.name for p in (ROOT / "weights").iterdir() if (p / "config.json").is_file())
 
 
 def export_model(weights, output):
@@ -26,11 +28,11 @@ def export_model(weights, output):
 def test_the_model_tarball_holds_the_model_folders_at_its_top(tmp_path):
     result = export_model(ROOT / "weights", tmp_path / "model.tar.gz")
     assert result.returncode == 0, result.stderr
-    assert "brain pelvis" in result.stdout
+    assert " ".join(BUNDLED) in result.stdout
     with tarfile.open(tmp_path / "model.tar.gz") as tar:
         tar.extractall(tmp_path / "opt-ml-model", filter="data")
-    assert sorted(discover_models(tmp_path / "opt-ml-model")) == ["brain", "pelvis"]
-    for name in ("brain", "pelvis"):
+    assert sorted(discover_models(tmp_path / "opt-ml-model")) == BUNDLED
+    for name in BUNDLED:
         for path in (ROOT / "weights" / name).iterdir():
             assert (tmp_path / "opt-ml-model" / name / path.name).read_bytes() == path.read_bytes()
 
@@ -55,7 +57,7 @@ def test_the_upload_gives_the_same_sct_as_the_bundled_weights_and_the_log_names_
     monkeypatch.setattr(model.registry, "MODEL_UPLOAD", upload)
     inp = copy_tree(PELVIS_CASE, tmp_path / "input")
     assert process.main(["--input", str(inp), "--output", str(tmp_path / "uploaded"), "--device", "cpu"]) == 0
-    assert f"weights: {upload} (grand-challenge model upload: brain, pelvis)" in caplog.text
+    assert f"weights: {upload} (grand-challenge model upload: {', '.join(BUNDLED)})" in caplog.text
     assert f"model folder for Pelvis: {upload / 'pelvis'}" in caplog.text
     assert process.main(["--input", str(inp), "--output", str(tmp_path / "bundled"), "--device", "cpu",
                          "--weights", str(ROOT / "weights")]) == 0
@@ -106,4 +108,4 @@ def test_a_bad_input_is_still_the_only_line_on_stderr_whatever_the_weights_choic
                              str(tmp_path / "out"), "--device", "cpu"], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [f"error: {inp / 'region.json'}: no model for region 'Thorax' (available in "
-                                          f"{ROOT / 'weights'}: Brain, Pelvis)"]
+                                          f"{ROOT / 'weights'}: Abdomen, Brain, Pelvis)"]

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Reproduce the demo weights of a SynthRAD2025 region in weights/<region>/ (2 CPU cores, about 35-45 minutes):
+# the 3-D Pix2Pix fine-tuned from the pelvis demo weights (--init weights/pelvis: every tensor whose name and shape
+# match) on 24 phantom cases of the region (seeds 0-23; 2 held out for validation by the seeded split), with MR
+# intensity augmentation, at the phantoms' 3 x 1 x 1 mm (configs/<region>_pix2pix_demo.json). Resumable: run it
+# again after an interruption and it continues from the last checkpoint.
+#   scripts/train_demo_region.sh headneck|thorax|abdomen [RUN_DIR]
+[[ ${1:-} != -h && ${1:-} != --help ]] || { sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0; }  # the header above
+set -euo pipefail
+cd "$(dirname "$0")/.."
+region=${1:?"usage: scripts/train_demo_region.sh headneck|thorax|abdomen [RUN_DIR]"}
+case $region in
+    headneck) phantom_region=head-and-neck ;;
+    thorax|abdomen) phantom_region=$region ;;
+    *) echo "region must be headneck, thorax or abdomen" >&2; exit 2 ;;
+esac
+run=${2:-runs/$region-demo}
+data=runs/data/$region-train
+if [[ ! -d $data ]]; then  # drawn into a side folder first: an interrupted draw leaves no half data set
+    rm -rf "$data.partial"
+    python -m tools.phantom --region "$phantom_region" --cases 24 --seed 0 --out "$data.partial"
+    mv "$data.partial" "$data"
+fi
+resume=()
+[[ -f $run/checkpoints/last.pt ]] && resume=(--resume)
+python -m tools.train pix2pix --data "$data" --config "configs/${region}_pix2pix_demo.json" --out "$run" \
+    --init weights/pelvis "${resume[@]}"
+echo "model folder: $run/model (copy it to weights/$region/, write weights/$region/TRAINING.md, then scripts/make_sample_case.sh $region)"
