@@ -1,4 +1,4 @@
-# grand-challenge.org algorithm image: SynthRAD2023 Task 1, MR -> synthetic CT (brain and pelvis).
+# grand-challenge.org algorithm image: SynthRAD2023 and SynthRAD2025 Task 1, MR -> synthetic CT (a model folder per region).
 #   ./build.sh   (or: docker build -t synthrad-sct .)             the image with the bundled weights/, run by the
 #                             platform's invoke method: the label org.grand-challenge.api-method=invoke, and the
 #                             command process.py --serve (every model loaded once, a case per POST /invoke)
