@@ -10,8 +10,8 @@ from above: one window runs on the CPU and every layer's output is counted, at t
 GPU's autocast width (2 bytes an element, float16 on a T4) where the model runs
 under autocast: every module's output, the containers' too (a skip connection's
 concatenation is one), as if none were freed before the last layer ran (inference
-frees most of them sooner, and a container's output is often its last child's). The same choice then follows: model.pipelines.sliding's
-choose_window_batch with that bound, the parameters and, where the blended output
+frees most of them sooner, and a container's output is often its last child's).
+The same choice then follows: model.pipelines.sliding's choose_window_batch with that bound, the parameters and, where the blended output
 of the volume at the model's voxel size fits beside them, the stitching buffers.
 Prints the bound, the batch, where it stitches and the estimated peak. ``--random-weights CONFIG``: the
 networks a config describes, randomly initialised (the plan does not depend on the weights).
@@ -27,6 +27,7 @@ import torch
 from model.config import load_config
 from model.pipelines import load_pipeline
 from model.pipelines.sliding import BUDGET_HEADROOM, GIB, STITCH_BYTES_PER_VOXEL, choose_window_batch
+from model.preprocessing.resample import plan_spacing
 from model.registry import model_entry
 from tools.bench.common import add_json_option, write_json
 from tools.bench.random_weights import random_model_folder
@@ -66,13 +67,6 @@ def window_bytes_bound(net: torch.nn.Module, roi_size, element_bytes: int) -> in
     return total + int(np.prod(roi_size)) * 4  # and the window itself, float32
 
 
-def model_voxels(shape_zyx, spacing_xyz, model_spacing_zyx) -> int:
-    """The volume's voxels once resampled to the model's voxel size (the windows run there)."""
-    if model_spacing_zyx is None:
-        return int(np.prod(shape_zyx))
-    return int(np.prod([round(n * s / m) for n, s, m in zip(shape_zyx, spacing_xyz[::-1], model_spacing_zyx)]))
-
-
 def run(args) -> int:
     torch.set_num_threads(2)
     with tempfile.TemporaryDirectory() as tmp:
@@ -85,7 +79,8 @@ def run(args) -> int:
     per_window = window_bytes_bound(pipeline.generator, inference.roi_size, element)
     fixed = sum(p.numel() * p.element_size() for p in pipeline.generator.parameters())
     budget = int(min(inference.gpu_memory_budget_gb, args.gpu_gib) * GIB)
-    voxels = model_voxels(args.shape, args.spacing, config.preprocessing.spacing_mm)
+    plan = plan_spacing(tuple(args.shape), args.spacing, config.preprocessing.spacing_mm)  # the windows' grid
+    voxels = int(np.prod(plan.model_shape if plan else args.shape))
     stitch = STITCH_BYTES_PER_VOXEL * voxels
     on_gpu = fixed + per_window + stitch <= budget * BUDGET_HEADROOM
     batch = choose_window_batch(per_window, fixed + (stitch if on_gpu else 0), budget, inference.max_sw_batch_size)

@@ -14,14 +14,15 @@ from tools.phantom.acquisition import DEFAULT_ACQUISITION, VARIANT_STREAM, mr_ac
 from tools.phantom.head import BRAIN_ANATOMIES, brain_labels, brain_structures
 from tools.phantom.pelvis import PELVIS_ANATOMIES, pelvis_labels
 from tools.phantom.render import body_mask, random_header, render_ct, render_mr, to_image
-from tools.phantom.tissues import ALL_TISSUES
+from tools.phantom.shapes import Drawn
+from tools.phantom.tissues import region_tissues
 
 #: Region names the command and make_case take (any case), and the region each stands for (region.json's value).
 REGIONS = {"pelvis": "Pelvis", "brain": "Brain", "head-and-neck": "Head and Neck", "head and neck": "Head and Neck",
            "headneck": "Head and Neck", "thorax": "Thorax", "abdomen": "Abdomen"}
 CASE_PREFIX = {"Pelvis": "1PX", "Brain": "1BX", "Head and Neck": "1HNX", "Thorax": "1THX", "Abdomen": "1ABX"}
 #: SynthRAD2025's regions: the module that draws each (``draw_labels(rng, scale, anatomy) -> Drawn`` and
-#: ``ANATOMIES``). Their CT and MR draw a value for every tissue (tools.phantom.tissues.ALL_TISSUES).
+#: ``ANATOMIES``). Their CT and MR draw a value for every tissue (tools.phantom.tissues.region_tissues).
 SYNTHRAD2025_MODULES = {"Head and Neck": "tools.phantom.headneck", "Thorax": "tools.phantom.thorax",
                         "Abdomen": "tools.phantom.abdomen"}
 ANATOMIES = ("default", "unseen")  # what make_case and the command offer (the engine's is for training only)
@@ -80,23 +81,19 @@ def make_case(region: str, seed: int, synthrad_size: bool = False, acquisition: 
     if anatomy != "default" and settings is not DEFAULT_ACQUISITION:
         raise ValueError(f"anatomy {anatomy!r} is drawn with the default acquisition")
     rng = np.random.default_rng(seed if anatomy == "default" else [seed, UNSEEN_STREAM])
-    if region in SYNTHRAD2025_MODULES:
-        return _make_synthrad2025_case(region, seed, rng, settings, anatomy)
-    if region == "Pelvis":
-        labels, spacing, structures = pelvis_labels(rng, SYNTHRAD_SCALE if synthrad_size else (1.0, 1.0, 1.0),
-                                                    PELVIS_ANATOMIES[anatomy])
-    else:
-        labels, spacing = brain_labels(rng, BRAIN_ANATOMIES[anatomy])
-        structures = brain_structures(labels, spacing)
-    ct = render_ct(labels, rng)
-    mr = render_mr(labels, rng)
+    drawn = _draw_labels(region, rng, synthrad_size, anatomy)
+    labels, spacing = drawn.labels, drawn.spacing
+    tissues = region_tissues(region)
+    ct = render_ct(labels, rng, tissues, drawn.ct_artefact)
+    mr = render_mr(labels, rng, tissues=tissues)
     if settings is not DEFAULT_ACQUISITION:
-        mr = render_mr(labels, np.random.default_rng([seed, VARIANT_STREAM]), settings)
+        mr = render_mr(labels, np.random.default_rng([seed, VARIANT_STREAM]), settings, tissues)
     mask = body_mask(labels, rng)
     case_uuid = str(uuid.UUID(bytes=rng.bytes(16), version=4))
     origin, direction = random_header(rng)
     images = [to_image(a, spacing, origin, direction) for a in (mr, ct, mask)]
-    structures = {name: to_image(m.astype(np.uint8), spacing, origin, direction) for name, m in structures.items()}
+    structures = {name: to_image(m.astype(np.uint8), spacing, origin, direction)
+                  for name, m in drawn.structures.items()}
     return PhantomCase(
         case_id=case_id_for(region, seed, acquisition, anatomy),
         region=region,
@@ -115,24 +112,16 @@ def region_module(region: str):
     return importlib.import_module(SYNTHRAD2025_MODULES[canonical_region(region)])
 
 
-def _make_synthrad2025_case(region: str, seed: int, rng, settings, anatomy: str) -> PhantomCase:
-    """make_case for head and neck, thorax, abdomen: the same stages, every tissue drawn, the CT's artefact."""
-    module = region_module(region)
-    drawn = module.draw_labels(rng, (1.0, 1.0, 1.0), module.ANATOMIES[anatomy])
-    labels, spacing = drawn.labels, drawn.spacing
-    ct = render_ct(labels, rng, ALL_TISSUES, drawn.ct_artefact)
-    mr = render_mr(labels, rng, tissues=ALL_TISSUES)
-    if settings is not DEFAULT_ACQUISITION:
-        mr = render_mr(labels, np.random.default_rng([seed, VARIANT_STREAM]), settings, ALL_TISSUES)
-    mask = body_mask(labels, rng)
-    case_uuid = str(uuid.UUID(bytes=rng.bytes(16), version=4))
-    origin, direction = random_header(rng)
-    images = [to_image(a, spacing, origin, direction) for a in (mr, ct, mask)]
-    structures = {name: to_image(m.astype(np.uint8), spacing, origin, direction)
-                  for name, m in drawn.structures.items()}
-    return PhantomCase(case_id=case_id_for(region, seed, settings.name, anatomy), region=region, mr=images[0],
-                       ct=images[1], mask=images[2], uuid=case_uuid, labels=labels, structures=structures,
-                       acquisition=settings.name)
+def _draw_labels(region: str, rng, synthrad_size: bool, anatomy: str) -> Drawn:
+    """The region's label map, spacing and structures (and CT artefact) of ``anatomy``, the first draws of a case."""
+    if region in SYNTHRAD2025_MODULES:
+        module = region_module(region)
+        return module.draw_labels(rng, (1.0, 1.0, 1.0), module.ANATOMIES[anatomy])
+    if region == "Pelvis":
+        return Drawn(*pelvis_labels(rng, SYNTHRAD_SCALE if synthrad_size else (1.0, 1.0, 1.0),
+                                    PELVIS_ANATOMIES[anatomy]))
+    labels, spacing = brain_labels(rng, BRAIN_ANATOMIES[anatomy])
+    return Drawn(labels, spacing, brain_structures(labels, spacing))
 
 
 def write_case(

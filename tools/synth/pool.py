@@ -106,6 +106,7 @@ class EngineSampler:
     def __init__(self, pool: AnatomyPool, settings: SynthData, patch_size, spacing_zyx, percentiles,
                  rng: np.random.Generator, flip_lr: bool = False, augment=None):
         self.pool, self.settings = pool, settings
+        self.tissues = region_tissues(pool.region)  # those the look-up tables draw values for
         self.patch_size = tuple(int(s) for s in patch_size)
         self.spacing = tuple(float(s) for s in spacing_zyx)
         self.source = source_size(self.patch_size, settings, self.spacing)
@@ -144,9 +145,8 @@ class EngineSampler:
         rng = np.random.default_rng(seed)
         block = read_block(anatomy.labels, anatomy.centres[row], self.source)
         labels = deform(block, self.patch_size, self.settings, self.spacing, rng)
-        tissues = region_tissues(self.pool.region)
-        mr = render_mr(labels, anatomy.histogram, self.percentiles, self.settings, rng, tissues)
-        ct = ct_to_unit(render_ct(labels, self.settings, rng, tissues))
+        mr = render_mr(labels, anatomy.histogram, self.percentiles, self.settings, rng, self.tissues)
+        ct = ct_to_unit(render_ct(labels, self.settings, rng, self.tissues))
         if flip:
             mr, ct = mr[..., ::-1], ct[..., ::-1]
         if self.augment is not None:
