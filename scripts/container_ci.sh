@@ -154,7 +154,7 @@ IMAGE=$IMAGE-exec ./test.sh --no-build
 step "bad input under the same flags: one line naming the file, exit 1, nothing written"
 bad=$(mktemp -d)
 stage_job test/cases/pelvis "$bad"
-echo '"Thorax"' >"$bad/input/region.json"
+echo '"Knee"' >"$bad/input/region.json"
 status=0
 IMAGE=$IMAGE-exec run_job "$bad" 2>"$bad/stderr" || status=$?
 cat "$bad/stderr"

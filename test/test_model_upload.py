@@ -103,9 +103,9 @@ def test_no_weights_anywhere_is_one_line_naming_the_upload_folder(tmp_path, monk
 def test_a_bad_input_is_still_the_only_line_on_stderr_whatever_the_weights_choice(tmp_path):
     """The weights choice is logged only after the input checks (a subprocess: the log's real stream)."""
     inp = copy_tree(PELVIS_CASE, tmp_path / "input")
-    (inp / "region.json").write_text('"Thorax"')
+    (inp / "region.json").write_text('"Knee"')
     result = subprocess.run([sys.executable, str(ROOT / "process.py"), "--input", str(inp), "--output",
                              str(tmp_path / "out"), "--device", "cpu"], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 1
-    assert result.stderr.splitlines() == [f"error: {inp / 'region.json'}: no model for region 'Thorax' (available in "
+    assert result.stderr.splitlines() == [f"error: {inp / 'region.json'}: no model for region 'Knee' (available in "
                                           f"{ROOT / 'weights'}: Abdomen, Brain, Pelvis)"]

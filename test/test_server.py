@@ -51,9 +51,9 @@ def test_cases_one_after_another_and_a_bad_case_fails_alone(adapter, tmp_path):
     assert json.loads((adapter.output_dir / "results.json").read_text()) == body["results"]
     first = sct_bytes(adapter.output_dir)
 
-    (adapter.input_dir / "region.json").write_text('"Thorax"')  # a region no model serves
+    (adapter.input_dir / "region.json").write_text('"Knee"')  # a region no model serves
     status, body = adapter.invoke()
-    assert status == 400 and "no model for region 'Thorax'" in body["error"]
+    assert status == 400 and "no model for region 'Knee'" in body["error"]
     assert adapter.errors() == [body["error"]]  # one line on stderr
     assert list(adapter.output_dir.iterdir()) == []  # nothing written, nothing staged
 
