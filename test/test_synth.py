@@ -12,7 +12,7 @@ import pytest
 
 from conftest import TINY_CONFIG, drawn, killed_during_step
 from model.config import MRFamilies, SynthData
-from tools.metrics.tissue import CLASSES, mean_table, tissue_table, worse_than_water
+from tools.metrics.tissue import CLASSES, format_tissue_table, mean_table, tissue_table, worse_than_water
 from tools.phantom import Tissue, make_case
 from tools.phantom.pelvis import DEFAULT_PELVIS, ENGINE_PELVIS, UNSEEN_PELVIS
 from tools.synth.anatomy import make_anatomy, spacing_scale
@@ -171,6 +171,29 @@ def test_tissue_table_splits_by_the_cts_classes_and_scores_water_beside():
     assert worse_than_water(table) == ["soft tissue"]
     pooled = mean_table([table, tissue_table(gt[:1], gt[:1], mask[:1])])
     assert pooled["classes"]["gas"]["mae"] == 50 and pooled["classes"]["gas"]["voxels"] == 2
+
+
+def test_the_interior_of_a_class_leaves_out_its_edges():
+    """Soft tissue (40 HU) beside lung (-800 HU) in a 3-D block: the sCT is 500 HU off on the two planes at the
+    boundary and exact elsewhere. The class is worse than water; its interior (2 voxels from the lung and the
+    body's edge) is exact, and water's interior MAE is the tissue's HU."""
+    gt = np.full((12, 12, 12), 40.0, np.float32)
+    gt[:, :, :6] = -800.0
+    pred = gt.copy()
+    pred[:, :, 5:7] += 500.0  # the boundary blurred
+    mask = np.zeros_like(gt)
+    mask[1:11, 1:11, 1:11] = 1
+    table = tissue_table(gt, pred, mask)
+    soft, gas = table["classes"]["soft tissue"], table["classes"]["gas"]
+    assert soft["voxels"] == 10 * 10 * 5 and soft["mae"] == pytest.approx(100.0) and soft["water_mae"] == 40
+    assert worse_than_water(table) == ["soft tissue"]
+    # interior: x from 6 + 2 = 8 to 10 - 2 = 8 (one plane; x=10 is the body's last), y and z 3..8
+    assert soft["interior_voxels"] == 6 * 6 * 1 and soft["interior_mae"] == 0 and soft["interior_water_mae"] == 40
+    assert gas["interior_voxels"] == 6 * 6 * 1 and gas["interior_mae"] == 0  # x 3 only (1 + 2 .. 5 - 2)
+    pooled = mean_table([table, table])
+    assert pooled["classes"]["soft tissue"]["interior_voxels"] == 72
+    assert pooled["classes"]["soft tissue"]["interior_water_mae"] == 40
+    assert "interior" in format_tissue_table(table)
 
 
 ENGINE_CONFIG = copy.deepcopy(TINY_CONFIG)
