@@ -108,4 +108,4 @@ def test_a_bad_input_is_still_the_only_line_on_stderr_whatever_the_weights_choic
                              str(tmp_path / "out"), "--device", "cpu"], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [f"error: {inp / 'region.json'}: no model for region 'Knee' (available in "
-                                          f"{ROOT / 'weights'}: Abdomen, Brain, Pelvis, Thorax)"]
+                                          f"{ROOT / 'weights'}: Abdomen, Brain, Head and Neck, Pelvis, Thorax)"]
