@@ -31,7 +31,7 @@ def test_the_model_tarball_holds_the_model_folders_at_its_top(tmp_path):
     assert " ".join(BUNDLED) in result.stdout
     with tarfile.open(tmp_path / "model.tar.gz") as tar:
         tar.extractall(tmp_path / "opt-ml-model", filter="data")
-    assert sorted(discover_models(tmp_path / "opt-ml-model")) == BUNDLED
+    assert sorted(e.folder.name for e in discover_models(tmp_path / "opt-ml-model").values()) == BUNDLED
     for name in BUNDLED:
         for path in (ROOT / "weights" / name).iterdir():
             assert (tmp_path / "opt-ml-model" / name / path.name).read_bytes() == path.read_bytes()
