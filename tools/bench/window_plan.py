@@ -11,8 +11,9 @@ GPU's autocast width (2 bytes an element, float16 on a T4) where the model runs
 under autocast: every module's output, the containers' too (a skip connection's
 concatenation is one), as if none were freed before the last layer ran (inference
 frees most of them sooner, and a container's output is often its last child's).
-The same choice then follows: model.pipelines.sliding's choose_window_batch with that bound, the parameters and, where the blended output
-of the volume at the model's voxel size fits beside them, the stitching buffers.
+The same choice then follows: model.pipelines.sliding's choose_window_batch with
+that bound, the parameters and, where the blended output of the volume at the
+model's voxel size fits beside them, the stitching buffers.
 Prints the bound, the batch, where it stitches and the estimated peak. ``--random-weights CONFIG``: the
 networks a config describes, randomly initialised (the plan does not depend on the weights).
 """
