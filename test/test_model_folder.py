@@ -1,0 +1,39 @@
+"""python -m tools.model_folder: a trained model folder's inference settings changed, checked, re-manifested."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import write_model_folder
+from model.weights import verify_manifest
+from tools.model_folder import main
+
+
+def test_sets_an_inference_setting_and_rewrites_the_manifest(tmp_path):
+    folder = write_model_folder(tmp_path / "model")
+    assert main([str(folder), "inference.overlap=0.5", 'inference.tta_flips=["x"]']) == 0
+    config = json.loads((folder / "config.json").read_text())
+    assert config["inference"]["overlap"] == 0.5 and config["inference"]["tta_flips"] == ["x"]
+    assert config["provenance"]["commands"][-1].endswith("inference.overlap=0.5 'inference.tta_flips=[\"x\"]'")
+    verify_manifest(folder)  # the new config's hash is the manifest's
+
+
+@pytest.mark.parametrize("setting, problem", [
+    ("inference.overlap=1.5", "inference.overlap: 1.5 is out of range"),
+    ("inference.windows=2", "inference.windows: unknown key"),
+])
+def test_a_bad_value_is_one_line_and_nothing_written(tmp_path, capsys, setting, problem):
+    folder = write_model_folder(tmp_path / "model")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert main([str(folder), setting]) == 1
+    assert problem in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+@pytest.mark.parametrize("setting", ["networks.generator.channels=[8]", "inference.overlap=half", "overlap"])
+def test_only_inference_settings_as_json(tmp_path, setting):
+    folder = write_model_folder(tmp_path / "model")
+    with pytest.raises(SystemExit) as exit_:
+        main([str(folder), setting])
+    assert exit_.value.code == 2

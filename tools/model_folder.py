@@ -1,0 +1,65 @@
+"""Change a trained model folder's inference settings: ``python -m tools.model_folder FOLDER KEY=VALUE ...``.
+
+    python -m tools.model_folder runs/headneck-demo/model inference.overlap=0.5
+    python -m tools.model_folder runs/pelvis-demo/model 'inference.tta_flips=["x"]'
+
+Only ``inference.*`` keys: how the weights are run, never what they are (the networks and preprocessing are
+the weights' own). VALUE is JSON. The config is checked as the pipeline reads it (model.config: a bad key or
+value is one line naming the file and the key, and nothing is written), written back, and the folder's
+manifest rewritten. What was set is added to the config's ``provenance.commands``, so the folder says how it
+differs from what training exported.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from model.cli import exit_code, setup_logging
+from model.config import parse_config
+from model.errors import InputError
+from model.files import write_text_atomic
+from model.weights import CONFIG, write_manifest
+
+
+def setting(text: str) -> tuple[list[str], object]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.startswith("inference.") or key == "inference.":
+        raise argparse.ArgumentTypeError(f"{text!r}: expected inference.KEY=VALUE")
+    try:
+        return key.split("."), json.loads(value)
+    except json.JSONDecodeError:
+        raise argparse.ArgumentTypeError(f"{text!r}: the value is not JSON (a string needs its quotes)") from None
+
+
+def apply(folder: Path, settings: list[tuple[list[str], object]], command: str) -> None:
+    path = folder / CONFIG
+    if not path.is_file():
+        raise InputError(folder, f"not a model folder: no {CONFIG}")
+    config = json.loads(path.read_text())
+    for keys, value in settings:
+        section = config
+        for key in keys[:-1]:
+            section = section.setdefault(key, {})
+        section[keys[-1]] = value
+    parse_config(config, path)  # checked before anything is written
+    config.setdefault("provenance", {}).setdefault("commands", []).append(command)
+    write_text_atomic(path, json.dumps(config, indent=2) + "\n")
+    write_manifest(folder)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.model_folder", description=__doc__.split("\n")[0])
+    parser.add_argument("folder", type=Path, help="a model folder (config.json, weights, manifest)")
+    parser.add_argument("settings", type=setting, nargs="+", metavar="inference.KEY=VALUE")
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser.parse_args(argv)
+    setup_logging()
+    return exit_code(lambda: apply(args.folder, args.settings,
+                                   shlex.join(["python", "-m", "tools.model_folder", *argv])))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
