@@ -11,15 +11,20 @@ import pytest
 import SimpleITK as sitk
 
 from conftest import drawn
-from model.body_mask import NoBodyError, body_mask
+from model.body_mask import NoBodyError, body_mask, measured_body_voxels, speckle_neighbours
 from tools.phantom import Tissue
 
 DICE_MIN = 0.98
 #: The brain at the second centre: its MR is blurred by 1-1.5 voxels and given a gamma, so its visible outline
 #: lies about a voxel outside the anatomy's (seeds 2, 4, 9: Dice 0.976-0.978, all of it a rim outside the true
 #: mask), or its skin is barely above the noise and falls below the threshold (seed 10: 0.975, the rim inside).
-#: A head is small: one voxel of rim is 2.4 % of its volume. Measured on seeds 0-15: min 0.975, median 0.989.
+#: A head is small: one voxel of rim is 2.4 % of its volume. Measured on seeds 0-15: min 0.974, median 0.990
+#: (scripts/body_mask_table.sh).
 BRAIN_SECOND_CENTRE_DICE_MIN = 0.97
+#: The head and neck at the second centre: its noise joined the air around the neck to the body (Dice 0.914 on
+#: seed 3 before the speckle step, 0.971-0.990 on the others); with it 0.976-0.991 on seeds 0-7, median 0.984,
+#: seed 0 the lowest (a rim outside, as the brain's).
+HEAD_AND_NECK_SECOND_CENTRE_DICE_MIN = 0.975
 
 
 def dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -79,6 +84,41 @@ def test_agrees_on_the_second_centre_brain():
     scores = [check_case(drawn("brain", seed, acquisition="second-centre"), BRAIN_SECOND_CENTRE_DICE_MIN)
               for seed in range(4)]  # seed 2: 0.976
     assert np.median(scores) >= DICE_MIN, scores
+
+
+@pytest.mark.slow
+def test_agrees_on_the_second_centre_head_and_neck():
+    # the nostrils open to the air: up to 0.24 % of the gas outside (seed 3; 68 of 27816 voxels)
+    scores = [check_case(drawn("head and neck", seed, acquisition="second-centre"),
+                         HEAD_AND_NECK_SECOND_CENTRE_DICE_MIN, gas_outside=0.003) for seed in range(4)]
+    assert np.median(scores) >= DICE_MIN, scores  # seed 3 was 0.914: noise joined to the neck
+
+
+def test_speckle_count_follows_the_noise():
+    """Step 2's ``k``: 1 (no step) on a clean MR's air, rising with the share of the air above the threshold."""
+    assert speckle_neighbours(0.0) == 1
+    assert speckle_neighbours(0.001) == 1
+    assert speckle_neighbours(0.005) == 2  # an isolated speck goes
+    assert speckle_neighbours(0.1) == 6  # a sheet of skin a voxel thick (about 8 neighbours) stays
+    assert speckle_neighbours(0.3) == 13
+    assert [speckle_neighbours(p) for p in np.linspace(0, 1, 101)] == sorted(speckle_neighbours(p)
+                                                                             for p in np.linspace(0, 1, 101))
+
+
+def test_noisy_air_does_not_join_the_body():
+    """A cylinder in Rician noise loud enough that 28 % of the air passes the threshold: without step 2 the
+    closing bridges the specks to the outline (Dice 0.90), with it the outline is the cylinder's (0.99)."""
+    rng = np.random.default_rng(0)
+    _, y, x = np.mgrid[:20, :96, :96]
+    radius2 = (y - 48) ** 2 + (x - 48) ** 2
+    signal = np.where(radius2 <= 30**2, 1.0, 0.0)
+    mr = np.hypot(signal + rng.normal(0, 0.25, signal.shape), rng.normal(0, 0.25, signal.shape)).astype(np.float32)
+    truth = radius2 <= 31.5**2  # the outline and the 1.5 mm margin
+    body, share, k = measured_body_voxels(mr, (1.0, 1.0, 3.0))
+    assert share > 0.2 and k >= 5, (share, k)
+    assert dice(body, truth) >= 0.98
+    without, _, k = measured_body_voxels(mr, (1.0, 1.0, 3.0), speckle_alpha=1.0)  # the step switched off
+    assert k == 1 and dice(without, truth) < 0.92
 
 
 def test_on_the_mrs_grid_as_uint8():

@@ -1,15 +1,16 @@
 """``python -m tools.bench <mode> ...``: time a pipeline, a sampling step, the attention kinds, the brain's training
-steps, or training at scale, or estimate a GPU window plan; ``python -m tools.bench <mode> --help`` says how."""
+steps, or training at scale, estimate a GPU window plan, or score the body mask made from the MR;
+``python -m tools.bench <mode> --help`` says how."""
 from __future__ import annotations
 
 import argparse
 import sys
 
 from model.cli import exit_code
-from tools.bench import attention, case, sampling_step, training_data, training_steps, window_plan
+from tools.bench import attention, body_mask, case, sampling_step, training_data, training_steps, window_plan
 
 MODES = {"case": case, "sampling-step": sampling_step, "attention": attention, "training-steps": training_steps,
-         "training-data": training_data, "window-plan": window_plan}
+         "training-data": training_data, "window-plan": window_plan, "body-mask": body_mask}
 
 
 def parser() -> argparse.ArgumentParser:
