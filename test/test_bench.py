@@ -13,7 +13,8 @@ from model.weights import read_config
 from tools.bench.__main__ import MODES, main, parser
 
 MODE_MODULES = {"case": "case", "sampling-step": "sampling_step", "attention": "attention",
-                "training-steps": "training_steps", "training-data": "training_data", "window-plan": "window_plan"}
+                "training-steps": "training_steps", "training-data": "training_data", "window-plan": "window_plan",
+                "body-mask": "body_mask"}
 
 
 def test_every_mode_is_a_module_of_its_own():
@@ -99,3 +100,15 @@ def test_the_window_plan_bounds_a_window_and_sizes_the_batch_to_the_budget(tmp_p
         figures = json.loads(out.read_text())
         assert (figures["window_batch"], figures["stitching"]) == (batch, where), figures
     assert "window batch" in capsys.readouterr().out
+
+
+def test_body_mask_mode_scores_the_mask_made_from_the_mr(tmp_path, capsys):
+    """One pelvis (clean MR: the noise step skipped), its Dice as test_body_mask measures it."""
+    out = tmp_path / "mask.json"
+    assert main(["body-mask", "--region", "pelvis", "--seeds", "0", "1", "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    case = figures["cases"][0]
+    assert case["case"] == "1PX0000" and case["k"] == 1 and case["noise_share"] < 0.002
+    assert figures["min"] == figures["median"] == case["dice"] >= 0.99
+    assert abs(case["missed"] - case["added"]) < 0.02  # neither a rim too many nor one too few
+    assert "Dice min" in capsys.readouterr().out
