@@ -16,12 +16,12 @@ from tools.metrics.image import image_metrics, water_baseline
 WEIGHTS = ROOT / "weights"
 CASES = sorted(p for p in (ROOT / "test" / "cases").iterdir() if p.is_dir())
 # The last training command each weights folder records (the command as run: before training moved to tools/, it
-# was python -m model.train).
+# was python -m model.train); an inference setting changed after training (python -m tools.model_folder) may follow.
 LAST_TASK = {"pelvis": "pix2pix", "brain": "controlnet", "abdomen": "pix2pix", "thorax": "pix2pix",
              "headneck": "pix2pix"}
 # The bar each region's bundled demo weights clear on its sample case, as a fraction of the bulk-water baseline's
 # MAE (what the weights reach on held-out phantoms: docs/results.md).
-MAE_RATIO = {"pelvis": 0.5, "brain": 0.5, "abdomen": 0.5, "thorax": 0.5, "headneck": 0.55}
+MAE_RATIO = {"pelvis": 0.5, "brain": 0.5, "abdomen": 0.5, "thorax": 0.5, "headneck": 0.5}
 
 
 def test_every_region_has_a_sample_case():
@@ -33,7 +33,9 @@ def test_bundled_weights_verify_and_record_their_training(region):
     verify_manifest(WEIGHTS / region)
     provenance = read_config(WEIGHTS / region)["provenance"]
     commands = provenance.get("commands") or [provenance["command"]]  # the pelvis weights predate the list
-    assert re.match(rf"python -m (model|tools)\.train {LAST_TASK[region]} ", commands[-1])
+    training = [c for c in commands if re.match(r"python -m (model|tools)\.train ", c)]
+    assert training and re.match(rf"python -m (model|tools)\.train {LAST_TASK[region]} ", training[-1]), commands
+    assert all(re.match(r"python -m tools\.model_folder ", c) for c in commands[commands.index(training[-1]) + 1:])
     assert (WEIGHTS / region / "TRAINING.md").is_file()
 
 
