@@ -32,22 +32,19 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_manifest(folder: Path) -> Path:
-    """Hash every file of the model folder except the manifest itself."""
+def write_manifest(folder: Path, names=None) -> Path:
+    """Hash every file of the model folder except the manifest itself (or only the files ``names``)."""
     folder = Path(folder)
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != MANIFEST and not p.name.startswith("."))
-    lines = [f"{sha256(p)}  {p.name}\n" for p in files]
+    if names is None:
+        names = [p.name for p in folder.iterdir() if p.is_file() and p.name != MANIFEST and not p.name.startswith(".")]
+    lines = [f"{sha256(folder / name)}  {name}\n" for name in sorted(names)]
     write_text_atomic(folder / MANIFEST, "".join(lines))
     return folder / MANIFEST
 
 
-def verify_manifest(folder: Path, required=(CONFIG,)) -> None:
-    """Check every file the manifest lists, and that it lists the ``required`` ones.
-
-    Raises :class:`WeightsError` naming the file that is missing, unlisted or whose hash differs.
-    """
-    folder = Path(folder)
-    manifest = folder / MANIFEST
+def manifest_entries(folder: Path) -> dict[str, str]:
+    """The manifest's files and their sha256, as listed; a malformed manifest is a :class:`WeightsError`."""
+    manifest = Path(folder) / MANIFEST
     if not manifest.is_file():
         raise WeightsError(manifest, "missing: a model folder needs its sha256 manifest")
     listed = {}
@@ -61,6 +58,16 @@ def verify_manifest(folder: Path, required=(CONFIG,)) -> None:
         if "/" in name or "\\" in name or name in (".", ".."):
             raise WeightsError(manifest, f"line {number}: {name!r} is not a file name inside the model folder")
         listed[name] = parts[0].lower()
+    return listed
+
+
+def verify_manifest(folder: Path, required=(CONFIG,)) -> None:
+    """Check every file the manifest lists, and that it lists the ``required`` ones.
+
+    Raises :class:`WeightsError` naming the file that is missing, unlisted or whose hash differs.
+    """
+    folder = Path(folder)
+    listed = manifest_entries(folder)
     for name in required:
         if name not in listed:
             raise WeightsError(folder / name, f"not listed in {MANIFEST}, so it cannot be verified")

@@ -37,3 +37,15 @@ def test_only_inference_settings_as_json(tmp_path, setting):
     with pytest.raises(SystemExit) as exit_:
         main([str(folder), setting])
     assert exit_.value.code == 2
+
+
+def test_keeps_the_manifests_files_and_refuses_a_folder_changed_by_hand(tmp_path, capsys):
+    folder = write_model_folder(tmp_path / "model")
+    (folder / "TRAINING.md").write_text("how it was made\n")  # written after export: not in the manifest
+    assert main([str(folder), "inference.overlap=0.5"]) == 0
+    assert "TRAINING.md" not in (folder / "manifest.sha256").read_text()
+    verify_manifest(folder)
+    (folder / "generator.safetensors").write_bytes(b"replaced")
+    assert main([str(folder), "inference.overlap=0.25"]) == 1
+    assert "generator.safetensors" in capsys.readouterr().err
+    assert json.loads((folder / "config.json").read_text())["inference"]["overlap"] == 0.5

@@ -6,8 +6,9 @@
 Only ``inference.*`` keys: how the weights are run, never what they are (the networks and preprocessing are
 the weights' own). VALUE is JSON. The config is checked as the pipeline reads it (model.config: a bad key or
 value is one line naming the file and the key, and nothing is written), written back, and the folder's
-manifest rewritten. What was set is added to the config's ``provenance.commands``, so the folder says how it
-differs from what training exported.
+manifest rewritten for the files it lists. A folder whose files no longer match its manifest is refused. What
+was set is added to the config's ``provenance.commands``, so the folder says how it differs from what training
+exported.
 """
 from __future__ import annotations
 
@@ -19,9 +20,8 @@ from pathlib import Path
 
 from model.cli import exit_code, setup_logging
 from model.config import parse_config
-from model.errors import InputError
 from model.files import write_text_atomic
-from model.weights import CONFIG, write_manifest
+from model.weights import CONFIG, manifest_entries, read_config, verify_manifest, write_manifest
 
 
 def setting(text: str) -> tuple[list[str], object]:
@@ -35,10 +35,9 @@ def setting(text: str) -> tuple[list[str], object]:
 
 
 def apply(folder: Path, settings: list[tuple[list[str], object]], command: str) -> None:
+    verify_manifest(folder)  # a folder already changed by hand is refused, not re-hashed into looking sound
     path = folder / CONFIG
-    if not path.is_file():
-        raise InputError(folder, f"not a model folder: no {CONFIG}")
-    config = json.loads(path.read_text())
+    config = read_config(folder)
     for keys, value in settings:
         section = config
         for key in keys[:-1]:
@@ -47,7 +46,7 @@ def apply(folder: Path, settings: list[tuple[list[str], object]], command: str) 
     parse_config(config, path)  # checked before anything is written
     config.setdefault("provenance", {}).setdefault("commands", []).append(command)
     write_text_atomic(path, json.dumps(config, indent=2) + "\n")
-    write_manifest(folder)
+    write_manifest(folder, manifest_entries(folder))  # the files it listed (not a TRAINING.md added since)
 
 
 def main(argv: list[str] | None = None) -> int:
