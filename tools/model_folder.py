@@ -19,33 +19,26 @@ import sys
 from pathlib import Path
 
 from model.cli import exit_code, setup_logging
-from model.config import parse_config
-from model.files import write_text_atomic
-from model.weights import CONFIG, manifest_entries, read_config, verify_manifest, write_manifest
+from model.config import load_config
+from model.weights import CONFIG, manifest_entries, verify_manifest, write_config, write_manifest
 
 
-def setting(text: str) -> tuple[list[str], object]:
+def setting(text: str) -> tuple[str, object]:
     key, sep, value = text.partition("=")
     if not sep or not key.startswith("inference.") or key == "inference.":
         raise argparse.ArgumentTypeError(f"{text!r}: expected inference.KEY=VALUE")
     try:
-        return key.split("."), json.loads(value)
+        return key, json.loads(value)
     except json.JSONDecodeError:
         raise argparse.ArgumentTypeError(f"{text!r}: the value is not JSON (a string needs its quotes)") from None
 
 
-def apply(folder: Path, settings: list[tuple[list[str], object]], command: str) -> None:
+def apply(folder: Path, settings: list[tuple[str, object]], command: str) -> None:
     verify_manifest(folder)  # a folder already changed by hand is refused, not re-hashed into looking sound
-    path = folder / CONFIG
-    config = read_config(folder)
-    for keys, value in settings:
-        section = config
-        for key in keys[:-1]:
-            section = section.setdefault(key, {})
-        section[keys[-1]] = value
-    parse_config(config, path)  # checked before anything is written
+    # checked before anything is written; to_json keeps every key the folder's config was read with (provenance)
+    config = load_config(folder / CONFIG).with_overrides(dict(settings)).to_json()
     config.setdefault("provenance", {}).setdefault("commands", []).append(command)
-    write_text_atomic(path, json.dumps(config, indent=2) + "\n")
+    write_config(folder, config)
     write_manifest(folder, manifest_entries(folder))  # the files it listed (not a TRAINING.md added since)
 
 
