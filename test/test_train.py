@@ -303,7 +303,7 @@ def test_a_non_finite_step_is_skipped_and_too_many_in_a_row_stop_the_run(dataset
     assert not (run / "model").exists()
 
 
-@pytest.mark.slow  # four training runs
+@pytest.mark.slow  # five training runs
 def test_init_starts_from_a_model_folder_and_a_resume_keeps_it(dataset, config_file, tmp_path, caplog, capsys):
     assert train(dataset, config_file, tmp_path / "base") == 0
     folder = tmp_path / "base" / "model"
@@ -317,3 +317,12 @@ def test_init_starts_from_a_model_folder_and_a_resume_keeps_it(dataset, config_f
     assert f"this run started from --init {folder}, not {tmp_path}" in capsys.readouterr().err
     assert train(dataset, config_file, tmp_path / "tuned", "--resume", "--iterations", "4") == 0
     assert provenance()["init"] == str(folder) and provenance()["iterations"] == 4
+    wider = copy.deepcopy(CONFIG)  # a generator with twice the channels starts as the trained one (Net2Net)
+    wider["networks"]["generator"]["channels"] = [8, 16]
+    (tmp_path / "wider.json").write_text(json.dumps(wider))
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="train"):
+        assert train(dataset, tmp_path / "wider.json", tmp_path / "wide", "--init", str(folder),
+                     "--iterations", "2") == 0
+    assert re.search(r"generator starts from (\d+) of its \1 tensors there, widened from channels \[4, 8\]",
+                     caplog.text)

@@ -13,7 +13,8 @@ its own sampler of training batches, state to keep in the checkpoint, and
 settings to add to the exported config. Staged tasks (the brain's autoencoder -> diffusion -> ControlNet) read
 ``training.<task name>`` of a shared config and start from the previous stage's
 exported model folder (``previous``). Any task can start its networks from a model folder's weights
-(``init``, ``--init``: fine-tuning; every tensor whose name and shape fit, model.weights.warm_start).
+(``init``, ``--init``: fine-tuning; every tensor whose name and shape fit, model.weights.warm_start; a narrower
+generator of the same layout is widened into a wider one, tools.train.widen).
 
 This module builds the run and holds the training loop; its parts live beside it: ``data`` (the split, the
 cached training cases, the batch sampler), ``distributed`` (torchrun's processes), ``checkpoint`` (last.pt,
@@ -48,7 +49,7 @@ from model.config import ModelConfig
 from model.device import report
 from model.errors import InputError
 from model.precision import configure_training
-from model.weights import warm_start, write_config
+from model.weights import write_config
 from tools.dataset.cache import default_cache_dir
 from tools.dataset.cases import TrainingCase
 from tools.train.checkpoint import Checkpoints, load_training_state, training_state
@@ -59,6 +60,7 @@ from tools.train.loader import Batches
 from tools.train.logs import append_csv, drop_rows_after
 from tools.train.tasks.base import section_name, training_section
 from tools.train.validation import val_cases, validate_cases
+from tools.train.widen import start_networks
 
 log = logging.getLogger("train")
 # An optimiser may sit out the first steps (a discriminator during its warm-up): its schedule still counts them.
@@ -124,10 +126,11 @@ class Harness:
         kwargs = {"previous": self.previous} if self.task_class.staged else {}
         self.task = self.task_class(self.spec, self.dist.device, **kwargs)
         if self.init is not None and not self.resume:  # a resumed run's checkpoint holds the weights
-            for name, (copied, total) in warm_start(self.task.nets, self.init).items():
+            for name, (copied, total, how) in start_networks(self.task.nets, self.init, self.spec).items():
                 if self.dist.main:  # a warning where some tensors start fresh (another layer, or other names)
-                    log.log(logging.INFO if copied == total else logging.WARNING,
-                            "--init %s: %s starts from %d of its %d tensors there", self.init, name, copied, total)
+                    log.log(logging.INFO if copied == total or how.startswith("widened") else logging.WARNING,
+                            "--init %s: %s starts from %d of its %d tensors there, %s", self.init, name, copied, total,
+                            how)
         configure_training(self.dist.device)
         if self.dist.main:
             report(self.dist.device, f"{section_name(self.task_class)}.amp {self.training.amp or 'float32'}"
