@@ -159,7 +159,7 @@ def start_networks(nets: dict[str, nn.Module], folder: Path, spec) -> dict[str, 
     if "generator" in nets and isinstance(settings, Generator):
         narrow = narrower_generator(settings, folder)
         if narrow is not None:
-            written = widen_into(nets["generator"], narrow)
+            written = widen_into(nets["generator"], narrow, tuple(2 * d for d in settings.downsampling))
             started["generator"] = (written, len(nets["generator"].state_dict()),
                                     f"widened from channels {list(narrow.unet.channels)} (Net2Net: the trained "
                                     "channels kept, the new ones fresh and added with zero weight)")
