@@ -128,7 +128,7 @@ class Harness:
         if self.init is not None and not self.resume:  # a resumed run's checkpoint holds the weights
             for name, (copied, total, how) in start_networks(self.task.nets, self.init, self.spec).items():
                 if self.dist.main:  # a warning where some tensors start fresh (another layer, or other names)
-                    log.log(logging.INFO if copied == total or how.startswith("widened") else logging.WARNING,
+                    log.log(logging.INFO if copied == total else logging.WARNING,
                             "--init %s: %s starts from %d of its %d tensors there, %s", self.init, name, copied, total,
                             how)
         configure_training(self.dist.device)

@@ -22,7 +22,7 @@ from torch import nn
 from model.config.pix2pix import Generator
 from model.config.reading import load_config
 from model.networks.pix2pix import build_generator
-from model.weights import read_config, read_state_dict, verify_manifest, warm_start
+from model.weights import load_weights, read_config, verify_manifest, warm_start
 
 CONVOLUTIONS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 #: The widened network's output may differ from the narrow one's by this much (float32 sums in another order).
@@ -46,9 +46,7 @@ def narrower_generator(wide: Generator, folder: Path) -> nn.Module | None:
             or narrow.channels == wide.channels or any(n > w for n, w in zip(narrow.channels, wide.channels))):
         return None
     verify_manifest(folder, required=("config.json", file))
-    net = build_generator(narrow)
-    net.load_state_dict(read_state_dict(Path(folder) / file), strict=True)
-    return net
+    return load_weights(build_generator(narrow), Path(folder) / file)
 
 
 def widen_into(wide: nn.Module, narrow: nn.Module, check_shape=(16, 16, 16)) -> int:
