@@ -11,7 +11,8 @@
 # ACQUISITION=second-centre (or second-centre-t2-urine, pelvis only) makes the cases' MR as another centre would
 # (tools/phantom/acquisition.py, "Second-centre variant": the same anatomy, CT and mask as the default cases of those seeds);
 # ANATOMY=unseen draws anatomy outside the data engine's training ranges (pelvis: very obese, a very full bladder,
-# large gas, case ids 1PU...; brain: a thick skull and scalp fat, large ventricles, wide sulci, 1BU...). Every evaluation prints a table by the CT's tissue class beside bulk water.
+# large gas, case ids 1PU...; brain: a thick skull and scalp fat, large ventricles, wide sulci, 1BU...). Every evaluation prints a table by the CT's tissue class beside bulk water;
+# the model's, one by the phantom's planning structures too (target and organs: mean HU, error, lung-like share).
 # 4. with DOSE=1 (and the dose tools, requirements-dose.txt): each case's dose evaluation, photon and proton plans
 #    on the CT recalculated on the sCT and on bulk water, with the phantom's target and organs (tools.evaluation --dose),
 #    into WORKDIR/dose/ (summary.md, and per case metrics.json, report.md, pictures).
@@ -34,7 +35,7 @@ done
 python process.py --input "$work/input" --output "$work/output" --weights "$weights" --device cpu
 echo "== model ($weights)"
 python -m tools.evaluation --pred "$work/output/images/synthetic-ct" --gt "$work/input/ground-truth" \
-    --mask "$work/input/images/body" --json "$work/model.json"
+    --mask "$work/input/images/body" --structures "$work/input/structures" --json "$work/model.json"
 echo "== bulk-water baseline"
 python -m tools.evaluation --baseline water --gt "$work/input/ground-truth" \
     --mask "$work/input/images/body" --json "$work/water.json"

@@ -1,6 +1,6 @@
 """Score sCTs against ground-truth CTs with the SynthRAD image metrics (2023's by default, or 2025's).
 
-    python -m tools.evaluation --pred DIR --gt DIR --mask DIR [--challenge 2023|2025] [--json FILE]
+    python -m tools.evaluation --pred DIR --gt DIR --mask DIR [--challenge 2023|2025] [--json FILE] [--structures DIR]
     python -m tools.evaluation --baseline water --gt DIR --mask DIR
     python -m tools.evaluation --pred DIR --gt DIR --mask DIR --dose OUT [--structures DIR] [--region pelvis|brain|head-and-neck|...]
         [--modality photon|proton|both] [--dose-config FILE]
@@ -14,7 +14,9 @@ SynthRAD2023: MAE, PSNR (clipped to [-1024, 3000]), SSIM. SynthRAD2025: MAE, PSN
 (clipped to [-1024, 3071]), masked MS-SSIM (tools.metrics.image_2025). Both: a table by the
 CT's tissue class (gas, low density, fat, soft tissue, spongy and cortical bone: share, MAE, bulk
 water's MAE, mean error) and bone Dice (> 300 HU), in the report and under ``tissues`` in the JSON
-(tools.metrics.tissue).
+(tools.metrics.tissue). With ``--structures DIR`` (``DIR/<case>/<name>.*``, as the phantom generator writes them),
+a table by planning structure as well (CT and sCT mean HU, mean error, MAE, the lung-like share:
+tools.metrics.structures), under ``structures`` in the JSON.
 
 Files are paired by case: either the same file name (``<name>.mha`` in each
 folder, as the container writes them) or the same case folder (``<case>/ct.nii.gz``
@@ -35,6 +37,7 @@ from tools.dataset.images import read_image, read_on_grid
 from tools.dose import MODALITY_CHOICES, chosen_modalities, require_dose_tools
 from tools.dose.config import REGIONS as DOSE_REGIONS
 from tools.metrics.image import CHALLENGES, image_metrics, water_baseline
+from tools.metrics.structures import format_structure_table, pooled_table, structure_table
 from tools.metrics.tissue import format_tissue_table, mean_table, tissue_table
 
 # Column headings and formats of the table, by metric.
@@ -97,26 +100,36 @@ def pair_evaluation_files(pred_dir: Path | None, gt_dir: Path, mask_dir: Path) -
     return {case: (preds[case], gts[case], masks[case]) for case in sorted(preds)}
 
 
-def score_case(pred_path: Path | None, gt_path: Path, mask_path: Path, challenge: str = "2023") -> tuple[dict, dict]:
-    """The challenge's three metrics for one case and its table by tissue (tools.metrics.tissue); ``pred_path``
-    None scores the water baseline."""
+def score_case(pred_path: Path | None, gt_path: Path, mask_path: Path, challenge: str = "2023",
+               structures: dict[str, Path] | None = None) -> tuple[dict, dict, dict]:
+    """The challenge's three metrics for one case, its table by tissue (tools.metrics.tissue) and its table by
+    structure (tools.metrics.structures; empty without ``structures``, name -> mask file); ``pred_path`` None
+    scores the water baseline."""
     gt_image = read_image(gt_path)
     mask = to_array(read_on_grid(mask_path, gt_image, "CT"))
     check_mask(mask, mask_path)
     pred = water_baseline(mask) if pred_path is None else to_array(read_on_grid(pred_path, gt_image, "CT"))
     gt = to_array(gt_image)
-    return image_metrics(gt, pred, mask, challenge), tissue_table(gt, pred, mask)
+    masks = {name: to_array(read_on_grid(path, gt_image, "CT")) for name, path in (structures or {}).items()}
+    return image_metrics(gt, pred, mask, challenge), tissue_table(gt, pred, mask), structure_table(gt, pred, masks)
 
 
-def evaluate(pred_dir: Path | None, gt_dir: Path, mask_dir: Path, challenge: str = "2023") -> dict:
-    """``cases`` and their ``mean`` (the challenge's metrics), and ``tissues``: each case's table by tissue class
-    and the table over all cases (``tissues.mean``, pooled by voxel)."""
-    scored = {case: score_case(*paths, challenge) for case, paths in pair_evaluation_files(pred_dir, gt_dir, mask_dir).items()}
-    cases = {case: metrics for case, (metrics, _) in scored.items()}
-    tissues = {case: table for case, (_, table) in scored.items()}
+def evaluate(pred_dir: Path | None, gt_dir: Path, mask_dir: Path, challenge: str = "2023",
+             structures_dir: Path | None = None) -> dict:
+    """``cases`` and their ``mean`` (the challenge's metrics), ``tissues``: each case's table by tissue class and
+    the table over all cases (``tissues.mean``, pooled by voxel), and with ``structures_dir`` (``<case>/<name>.*``)
+    ``structures``: the same by planning structure."""
+    scored = {case: score_case(*paths, challenge, case_structure_files(structures_dir, case))
+              for case, paths in pair_evaluation_files(pred_dir, gt_dir, mask_dir).items()}
+    cases = {case: metrics for case, (metrics, _, _) in scored.items()}
+    tissues = {case: table for case, (_, table, _) in scored.items()}
     mean = {k: float(np.mean([c[k] for c in cases.values()])) for k in CHALLENGES[challenge]}
-    return {"challenge": f"SynthRAD{challenge}", "cases": cases, "mean": mean,
-            "tissues": {"cases": tissues, "mean": mean_table(list(tissues.values()))}}
+    result = {"challenge": f"SynthRAD{challenge}", "cases": cases, "mean": mean,
+              "tissues": {"cases": tissues, "mean": mean_table(list(tissues.values()))}}
+    if structures_dir is not None:
+        by_case = {case: table for case, (_, _, table) in scored.items()}
+        result["structures"] = {"cases": by_case, "mean": pooled_table(list(by_case.values()))}
+    return result
 
 
 def format_table(result: dict) -> str:
@@ -142,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the scores here as JSON")
     parser.add_argument("--dose", type=Path, metavar="OUT", help="evaluate the dose of every case as well (needs the "
                                                                   "optional dose tools, requirements-dose.txt)")
-    parser.add_argument("--structures", type=Path, help="with --dose: <case>/target.* and organs at risk")
+    parser.add_argument("--structures", type=Path, help="<case>/target.* and organs at risk: the sCT inside each "
+                                                        "(a table by structure), and with --dose the plans' target "
+                                                        "and organs")
     parser.add_argument("--region", choices=DOSE_REGIONS, default="pelvis", type=str.lower,
                         help="with --dose: prescription, beams and default target (default pelvis)")
     parser.add_argument("--modality", choices=MODALITY_CHOICES, default="both")
@@ -152,10 +167,14 @@ def main(argv: list[str] | None = None) -> int:
     def report() -> None:
         if args.dose is not None and args.pred is None:
             raise InputError(args.dose, "--dose evaluates sCTs: give --pred (the bulk water is scored beside them anyway)")
-        result = evaluate(args.pred, args.gt, args.mask, args.challenge)
+        result = evaluate(args.pred, args.gt, args.mask, args.challenge, args.structures)
         print(format_table(result))
         print(f"\nby the CT's tissue class, over {len(result['cases'])} case(s) (voxels pooled):")
         print(format_tissue_table(result["tissues"]["mean"]))
+        if "structures" in result:
+            print(f"\nby planning structure, over {len(result['cases'])} case(s) (voxels pooled; < -400 HU: "
+                  f"lung-like):")
+            print(format_structure_table(result["structures"]["mean"]))
         if args.json:
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps(result, indent=2) + "\n")
@@ -165,11 +184,16 @@ def main(argv: list[str] | None = None) -> int:
     return exit_code(report)
 
 
+def case_structure_files(folder: Path | None, case: str) -> dict[str, Path]:
+    """Every image in ``folder/<case>/`` by name (none without the folder)."""
+    if folder is None or not (Path(folder) / case).is_dir():
+        return {}
+    return {image_stem(p): p for p in sorted((Path(folder) / case).iterdir()) if is_image_file(p)}
+
+
 def case_structures(folder: Path | None, case: str) -> tuple[Path | None, dict[str, Path]]:
     """(target, organs) from ``folder/<case>/``: ``target.*`` and every other image."""
-    if folder is None or not (Path(folder) / case).is_dir():
-        return None, {}
-    images = {image_stem(p): p for p in sorted((Path(folder) / case).iterdir()) if is_image_file(p)}
+    images = case_structure_files(folder, case)
     return images.pop("target", None), images
 
 
