@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-LUNG_LIKE_HU = -400.0  # the tissue table's gas bound
+from tools.metrics.tissue import CLASSES
+
+LUNG_LIKE_HU = CLASSES[0][2]  # the tissue table's gas bound (-400 HU)
 FIELDS = ("ct_mean", "sct_mean", "mean_error", "mae", "ct_lung_like", "sct_lung_like")
 
 
