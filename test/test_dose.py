@@ -170,6 +170,33 @@ def test_evaluate_dose_scores_every_case_with_its_structures(phantom, tmp_path, 
     assert "c1 sCT" in capsys.readouterr().out
 
 
+def _summary_result(case, dvh, gamma):
+    """One case's result as tools.dose.run writes it (proton only), with the given DVH score and 2 %/2 mm rate."""
+    image = {"mae_2023": 50.0, "psnr_2025": 30.0, "ms_ssim_2025": 0.9}
+    proton = {"dose_mae_percent": 1.0, "dvh_score": dvh, "gamma_pass_percent": {"2%/2mm": gamma, "1%/1mm": 90.0},
+              "range_shift": {"median_mm": 1.0, "p95_mm": 4.0}}
+    return {"case": case, "image": {"sct": image, "water": image},
+            "modalities": {"proton": {"sct": proton, "water": {**proton, "dvh_score": 0.5}}}}
+
+
+def test_summary_means_say_which_cases_they_left_out():
+    """A DVH score that is infinite on one case (an organ with no dose on the CT and some on the sCT) and a gamma
+    rate that is NaN on another: each mean is over the cases where it is finite, and a line under the table says so,
+    naming them."""
+    from tools.dose.report import summary_markdown
+
+    table = summary_markdown([_summary_result("c1", 0.2, 98.0), _summary_result("c2", float("inf"), 96.0),
+                              _summary_result("c3", 0.4, float("nan"))])
+    mean_sct = next(line for line in table.splitlines() if line.startswith("| mean sCT |")).split(" | ")
+    assert mean_sct[-2:] == ["0.300", "1.0 / 4.0 |"]  # the DVH score: c1 and c3's mean
+    assert mean_sct[-4] == "97.0"  # the 2 %/2 mm rate: c1 and c2's mean
+    notes = table.split("Means over the finite values only:")[1].strip().splitlines()
+    assert notes == ["- proton sct DVH score: mean of 2 of 3, without c2 (inf)",
+                     "- proton sct gamma 2%/2mm: mean of 2 of 3, without c3 (nan)",
+                     "- proton water gamma 2%/2mm: mean of 2 of 3, without c3 (nan)"]
+    assert "Means over" not in summary_markdown([_summary_result("c1", 0.2, 98.0), _summary_result("c2", 0.1, 97.0)])
+
+
 class Crash(BaseException):
     """The process dying at that instant (a BaseException: no ``except Exception`` handler catches it)."""
 

@@ -137,31 +137,47 @@ def markdown_table(rows: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows]) + "\n"
 
 
-def _mean_result(results: list[dict]) -> dict:
-    """The mean of every number the summary shows, over ``results`` (cases)."""
-    def mean(values):
-        values = [v for v in values if v is not None and np.isfinite(v)]
-        return float(np.mean(values)) if values else float("nan")
+def _mean_result(results: list[dict]) -> tuple[dict, list[str]]:
+    """The mean of every number the summary shows, over ``results`` (cases), and what each mean left out: one line
+    per number that is not finite on some case (an infinite DVH score, a gamma with no voxel above the cut-off),
+    naming the cases; the mean is over the others."""
+    cases = [r["case"] for r in results]
+    left_out = []
+
+    def mean(values, label):
+        kept = [v for v in values if v is not None and np.isfinite(v)]
+        if len(kept) < len(values):
+            missing = ", ".join(f"{c} ({v})" for c, v in zip(cases, values) if v is None or not np.isfinite(v))
+            left_out.append(f"{label}: mean of {len(kept)} of {len(values)}, without {missing}")
+        return float(np.mean(kept)) if kept else float("nan")
 
     merged = {"image": {}, "modalities": {}}
     for which in ("sct", "water"):
-        merged["image"][which] = {k: mean([r["image"][which][k] for r in results]) for k in results[0]["image"][which]}
+        merged["image"][which] = {k: mean([r["image"][which][k] for r in results], f"{which} {k}")
+                                  for k in results[0]["image"][which]}
     for modality in results[0]["modalities"]:
         merged["modalities"][modality] = {}
         for which in ("sct", "water"):
             entries = [r["modalities"][modality][which] for r in results]
-            entry = {"dose_mae_percent": mean([e["dose_mae_percent"] for e in entries]),
-                     "dvh_score": mean([e["dvh_score"] for e in entries]),
-                     "gamma_pass_percent": {k: mean([e["gamma_pass_percent"][k] for e in entries])
+            name = f"{modality} {which}"
+            entry = {"dose_mae_percent": mean([e["dose_mae_percent"] for e in entries], f"{name} dose MAE"),
+                     "dvh_score": mean([e["dvh_score"] for e in entries], f"{name} DVH score"),
+                     "gamma_pass_percent": {k: mean([e["gamma_pass_percent"][k] for e in entries], f"{name} gamma {k}")
                                             for k in entries[0]["gamma_pass_percent"]}}
             if "range_shift" in entries[0]:
-                entry["range_shift"] = {k: mean([e["range_shift"][k] for e in entries]) for k in entries[0]["range_shift"]}
+                entry["range_shift"] = {k: mean([e["range_shift"][k] for e in entries], f"{name} range shift {k}")
+                                        for k in entries[0]["range_shift"]}
             merged["modalities"][modality][which] = entry
-    return merged
+    return merged, left_out
 
 
 def summary_markdown(results: list[dict]) -> str:
-    """Every case's rows (sCT, then bulk water) and the means over the cases."""
+    """Every case's rows (sCT, then bulk water) and the means over the cases, then a line for each mean that left
+    a case out (its value not finite there)."""
     rows = [row for r in results for row in summary_rows(r["case"], r)]
-    rows += summary_rows("mean", _mean_result(results)) if len(results) > 1 else []
-    return markdown_table(rows)
+    left_out = []
+    if len(results) > 1:
+        merged, left_out = _mean_result(results)
+        rows += summary_rows("mean", merged)
+    notes = "".join(f"\n- {line}" for line in left_out)
+    return markdown_table(rows) + (f"\nMeans over the finite values only:{notes}\n" if notes else "")
