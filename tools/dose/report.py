@@ -145,9 +145,10 @@ def _mean_result(results: list[dict]) -> tuple[dict, list[str]]:
     left_out = []
 
     def mean(values, label):
-        kept = [v for v in values if v is not None and np.isfinite(v)]
+        finite = [v is not None and bool(np.isfinite(v)) for v in values]
+        kept = [v for v, ok in zip(values, finite) if ok]
         if len(kept) < len(values):
-            missing = ", ".join(f"{c} ({v})" for c, v in zip(cases, values) if v is None or not np.isfinite(v))
+            missing = ", ".join(f"{c} ({v})" for c, v, ok in zip(cases, values, finite) if not ok)
             left_out.append(f"{label}: mean of {len(kept)} of {len(values)}, without {missing}")
         return float(np.mean(kept)) if kept else float("nan")
 
