@@ -116,9 +116,14 @@ def measured_body_voxels(mr: np.ndarray, spacing_xyz, closing_mm: float = CLOSIN
     k = speckle_neighbours(share, speckle_alpha)
     if k > 1:
         body = outline(foreground & (neighbours(foreground) >= k), min_voxels, closing)
-    if margin_mm > 0:
-        body = ndimage.binary_dilation(body, in_plane_disk(margin_mm, spacing[1:])[None])
-    return body, share, k
+    return with_margin(body, spacing, margin_mm), share, k
+
+
+def with_margin(body: np.ndarray, spacing_zyx, margin_mm: float = MARGIN_MM) -> np.ndarray:
+    """Step 6: a (z, y, x) outline dilated in-plane by ``margin_mm`` (``spacing_zyx`` in the array's order)."""
+    if margin_mm <= 0:
+        return body
+    return ndimage.binary_dilation(body, in_plane_disk(margin_mm, np.asarray(spacing_zyx, dtype=float)[1:])[None])
 
 
 def outline(foreground: np.ndarray, min_voxels: float, closing) -> np.ndarray:

@@ -5,12 +5,17 @@ from __future__ import annotations
 import copy
 import json
 
+import numpy as np
 import pytest
+import SimpleITK as sitk
+from scipy import ndimage
 
-from conftest import TINY_CONFIG, write_model_folder
+from conftest import TINY_CONFIG, drawn, write_model_folder
 from model.config import load_config
 from model.weights import read_config
 from tools.bench.__main__ import MODES, main, parser
+from tools.bench.body_mask import admissible_masks, rim_shift
+from tools.phantom import Tissue
 
 MODE_MODULES = {"case": "case", "sampling-step": "sampling_step", "attention": "attention",
                 "training-steps": "training_steps", "training-data": "training_data", "window-plan": "window_plan",
@@ -111,4 +116,27 @@ def test_body_mask_mode_scores_the_mask_made_from_the_mr(tmp_path, capsys):
     assert case["case"] == "1PX0000" and case["k"] == 1 and case["noise_share"] < 0.002
     assert figures["min"] == figures["median"] == case["dice"] >= 0.99
     assert abs(case["missed"] - case["added"]) < 0.02  # neither a rim too many nor one too few
+    assert abs(case["shift_rims"]) < 0.1  # the clean MR's outline on the anatomy's
+    assert case["dice"] <= case["ceiling"] + 0.001 and figures["ceiling_min"] == case["ceiling"] < 1.0
+    assert 0.98 < case["admissible"] < 1.0 and figures["admissible"] == [case["admissible"]] * 2
     assert "Dice min" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("region, seed", [("pelvis", 0), ("brain", 0), ("pelvis", 3)])
+def test_the_true_mask_is_one_of_the_two_admissible_ones(region, seed):
+    """The bench's model of the phantoms' masks (the anatomy dilated in-plane once or twice) is the generator's:
+    pelvis 0 and 3 drew different margins."""
+    case = drawn(region, seed)
+    true = sitk.GetArrayFromImage(case.mask) > 0
+    assert sum(np.array_equal(true, mask) for mask in admissible_masks(case.labels != Tissue.AIR)) == 1
+
+
+def test_rim_shift_counts_whole_rims():
+    """An outline a voxel out (the anatomy dilated in-plane by its 4 neighbours) is +1, a voxel in -1."""
+    z, y, x = np.ogrid[:6, :40, :40]
+    anatomy = np.broadcast_to((y - 20) ** 2 + (x - 20) ** 2 <= 12**2, (6, 40, 40))
+    cross = ndimage.generate_binary_structure(2, 1)[None]
+    assert rim_shift(anatomy, anatomy) == 0.0
+    assert rim_shift(ndimage.binary_dilation(anatomy, cross), anatomy) == 1.0
+    assert rim_shift(ndimage.binary_dilation(anatomy, cross, iterations=2), anatomy) > 1.9
+    assert -1.1 < rim_shift(ndimage.binary_erosion(anatomy, cross), anatomy) < -0.9
