@@ -49,3 +49,27 @@ def test_keeps_the_manifests_files_and_refuses_a_folder_changed_by_hand(tmp_path
     assert main([str(folder), "inference.overlap=0.25"]) == 1
     assert "generator.safetensors" in capsys.readouterr().err
     assert json.loads((folder / "config.json").read_text())["inference"]["overlap"] == 0.5
+
+
+def test_a_crash_before_the_manifest_leaves_the_folder_as_it_was(tmp_path, monkeypatch):
+    """The config and the manifest change together or not at all: a failure after the new config is written
+    (here the manifest's writer raising, standing in for a crash) leaves the old folder whole, nothing beside it."""
+    folder = write_model_folder(tmp_path / "model")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full (a test double)")
+    monkeypatch.setattr("tools.model_folder.write_manifest", crash)
+    with pytest.raises(OSError, match="test double"):
+        main([str(folder), "inference.overlap=0.5"])
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+    verify_manifest(folder)
+
+
+def test_the_weights_are_linked_not_copied(tmp_path):
+    folder = write_model_folder(tmp_path / "model")
+    inode = (folder / "generator.safetensors").stat().st_ino
+    assert main([str(folder), "inference.overlap=0.5"]) == 0
+    assert (folder / "generator.safetensors").stat().st_ino == inode
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]

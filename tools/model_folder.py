@@ -8,19 +8,24 @@ the weights' own). VALUE is JSON. The config is checked as the pipeline reads it
 value is one line naming the file and the key, and nothing is written), written back, and the folder's
 manifest rewritten for the files it lists. A folder whose files no longer match its manifest is refused. What
 was set is added to the config's ``provenance.commands``, so the folder says how it differs from what training
-exported.
+exported. The folder changes whole or not at all: the new config and manifest are written into a staged copy
+(its other files hard links, not copies: weights are tens of MB) that then takes the folder's place, so a crash
+never leaves a config that its manifest does not match.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
 from model.cli import exit_code, setup_logging
 from model.config import load_config
-from model.weights import CONFIG, manifest_entries, verify_manifest, write_config, write_manifest
+from model.files import staged_folder
+from model.weights import CONFIG, MANIFEST, manifest_entries, verify_manifest, write_config, write_manifest
 
 
 def setting(text: str) -> tuple[str, object]:
@@ -38,8 +43,25 @@ def apply(folder: Path, settings: list[tuple[str, object]], command: str) -> Non
     # checked before anything is written; to_json keeps every key the folder's config was read with (provenance)
     config = load_config(folder / CONFIG).with_overrides(dict(settings)).to_json()
     config.setdefault("provenance", {}).setdefault("commands", []).append(command)
-    write_config(folder, config)
-    write_manifest(folder, manifest_entries(folder))  # the files it listed (not a TRAINING.md added since)
+    listed = manifest_entries(folder)  # the files it listed (not a TRAINING.md added since)
+    with staged_folder(folder) as staged:
+        for entry in folder.iterdir():
+            if entry.name in (CONFIG, MANIFEST):
+                continue
+            if entry.is_dir():
+                shutil.copytree(entry, staged / entry.name, copy_function=link_or_copy)
+            else:
+                link_or_copy(entry, staged / entry.name)
+        write_config(staged, config)
+        write_manifest(staged, listed)
+
+
+def link_or_copy(source, target) -> None:
+    """A hard link to ``source`` at ``target``, or a copy where the file system has no hard links."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def main(argv: list[str] | None = None) -> int:
