@@ -53,6 +53,9 @@ MR is the hard case: step 2 lifts its head and neck from min / median 0.914 / 0.
 leaves the other regions within 0.001; its brain stays short of 0.98 on a few seeds
 (min 0.974, median 0.990): its blur puts the visible outline about a voxel outside the
 anatomy's, or its dim skin sinks into the noise, and a voxel of rim is 2.4 % of a head.
+None of six other rules measured (scripts/body_mask_rules.py: the gamma undone, a
+threshold tied to the tissues, edges from derivatives, ...) reaches 0.98 on every
+second-centre phantom either (docs/dicom.md).
 Under a second for a phantom on 2 cores; where step 2 runs about 2.5 times that (a
 head and neck at the second centre 0.5 -> 1.2 s).
 
