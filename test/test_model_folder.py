@@ -73,3 +73,11 @@ def test_the_weights_are_linked_not_copied(tmp_path):
     assert main([str(folder), "inference.overlap=0.5"]) == 0
     assert (folder / "generator.safetensors").stat().st_ino == inode
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_the_folder_given_as_dot(tmp_path, monkeypatch):
+    folder = write_model_folder(tmp_path / "model")
+    monkeypatch.chdir(folder)
+    assert main([".", "inference.overlap=0.5"]) == 0
+    assert json.loads((folder / "config.json").read_text())["inference"]["overlap"] == 0.5
+    verify_manifest(folder)

@@ -44,7 +44,7 @@ def apply(folder: Path, settings: list[tuple[str, object]], command: str) -> Non
     config = load_config(folder / CONFIG).with_overrides(dict(settings)).to_json()
     config.setdefault("provenance", {}).setdefault("commands", []).append(command)
     listed = manifest_entries(folder)  # the files it listed (not a TRAINING.md added since)
-    with staged_folder(folder) as staged:
+    with staged_folder(folder.resolve()) as staged:  # resolved: "." or a link names the real folder
         for entry in folder.iterdir():
             if entry.name in (CONFIG, MANIFEST):
                 continue
