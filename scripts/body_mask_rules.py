@@ -40,12 +40,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import tools.phantom.acquisition as acquisition  # noqa: E402
 import tools.phantom.render as render  # noqa: E402
 from model import body_mask as bm  # noqa: E402
-from tools.bench.body_mask import dice, rim_shift  # noqa: E402
+from tools.bench.body_mask import IN_SLICE, dice, rim_shift  # noqa: E402
 from tools.phantom.case import make_case  # noqa: E402
 from tools.phantom.tissues import Tissue  # noqa: E402
 
-IN_SLICE = np.zeros((3, 3, 3), bool)
-IN_SLICE[1] = ndimage.generate_binary_structure(2, 1)
 RULES = ("shipped", "margin-1mm", "oracle-gamma", "noise-free", "tissue-fraction", "oracle-gamma-fraction",
          "second-derivative")
 
