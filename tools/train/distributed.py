@@ -2,6 +2,7 @@
 GPUs), the barrier, and the check that every process ends with the same weights."""
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from datetime import timedelta
@@ -35,9 +36,20 @@ class Distributed:
         if self.world > 1:
             dist.barrier()
 
-    def close(self) -> None:
-        if self.world > 1 and dist.is_initialized():
-            dist.destroy_process_group()
+    def close(self, finished: bool) -> None:
+        """Leave the process group. After a finished run every process first waits for the others (rank 0 exports
+        while the rest are done), then the group is destroyed with nothing left holding it (``gc`` collects the
+        cycles the DDP wrappers were in): every process tears it down at the same point, while its interpreter is
+        alive. Before, a rank done early destroyed the group while the DDP wrappers still held it, and it went at
+        interpreter exit; once in CI such a rank aborted there just as rank 0 finished its export ("terminate
+        called without an active exception", SIGABRT; not reproduced in 51 two-process runs here). After an
+        error no process waits: torchrun stops the others."""
+        if self.world == 1 or not dist.is_initialized():
+            return
+        if finished:
+            dist.barrier()
+        gc.collect()
+        dist.destroy_process_group()
 
     def check_identical(self, nets: dict) -> None:
         """After DDP training every rank must hold the same weights; compare a checksum per network."""

@@ -58,7 +58,7 @@ from tools.train.distributed import Distributed
 from tools.train.export import export_model, provenance
 from tools.train.loader import Batches
 from tools.train.logs import append_csv, drop_rows_after
-from tools.train.tasks.base import section_name, training_section
+from tools.train.tasks.base import TrainingTask, section_name, training_section
 from tools.train.validation import val_cases, validate_cases
 from tools.train.widen import start_networks
 
@@ -99,6 +99,7 @@ class Harness:
         self.resume = resume
         self.cache_dir = cache_dir
         self.data: TrainingData | None = None  # the split and the cached training cases, from run()
+        self.task: TrainingTask | None = None  # the networks, losses and optimisers, from _build()
         self.batches: Batches | None = None  # the training batches (tools.train.loader), from run()
         self.commands = [command]  # every command that trained these weights, recorded in the provenance
         self.dist = Distributed(device)
@@ -183,6 +184,7 @@ class Harness:
 
     # ------------------------------------------------------------------- run
     def run(self) -> Path | None:
+        finished = False
         try:
             self._prepare_out()
             self.data = load_training_data(self.data_dir, self.spec, self.training, self.task_class, self._cache_root(),
@@ -205,15 +207,18 @@ class Harness:
                         drop_rows_after(self.out / name, start)
             self._loop(start)
             self.dist.check_identical(self.task.nets)
+            folder = None
             if self.dist.main:
                 folder = self.export(self.iterations)
                 log.info("exported %s (best validation MAE %.1f HU at iteration %s)", folder, self.best["mae"], self.best["iteration"])
-                return folder
-            return None
+            finished = True
+            return folder
         finally:
             if self.batches is not None:
                 self.batches.close()
-            self.dist.close()
+            if self.task is not None:
+                self.task.undistribute()
+            self.dist.close(finished)
 
     def _loop(self, start: int) -> None:
         log_every, val_every = self.training.log_interval, self.training.val_interval

@@ -95,6 +95,11 @@ class TrainingTask(ABC):
         """Called by the harness only: run the training steps through ``wrap(net)`` for every trained network."""
         self._train_nets = {name: wrap(net) for name, net in self.nets.items()}
 
+    def undistribute(self) -> None:
+        """Called by the harness only, before it destroys the process group: drop the DDP wrappers (their reducers
+        hold the group, which would otherwise outlive its destruction)."""
+        self._train_nets = None
+
     def optimise(self, name: str, loss: torch.Tensor) -> bool:
         """Backpropagate ``loss`` and step optimiser ``name`` - unless the loss or any of its gradients is NaN or
         Inf: then the gradients are dropped and the weights and the optimiser's state stay untouched (the
