@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import tools.phantom.acquisition as acquisition  # noqa: E402
 import tools.phantom.render as render  # noqa: E402
 from model import body_mask as bm  # noqa: E402
-from tools.bench.body_mask import IN_SLICE, dice, rim_shift  # noqa: E402
+from tools.bench.body_mask import dice, rim_shift  # noqa: E402
 from tools.phantom.case import make_case  # noqa: E402
 from tools.phantom.tissues import Tissue  # noqa: E402
 
@@ -92,12 +92,12 @@ def second_derivative_outline(mr: np.ndarray, spacing_xyz, outline: np.ndarray, 
     gyy, gxx = np.gradient(gy, axis=1), np.gradient(gx, axis=2)
     gxy = np.gradient(gy, axis=2)
     along = (gx**2 * gxx + 2 * gx * gy * gxy + gy**2 * gyy) / (gx**2 + gy**2 + 1e-12)
-    air = ~ndimage.binary_dilation(outline, IN_SLICE, iterations=band + 3)
+    air = ~ndimage.binary_dilation(outline, render.IN_PLANE, iterations=band + 3)
     floor = np.quantile(g[air], 0.99) if air.any() else 0.0
     airy = (along >= 0) | (g <= floor)
-    body = ndimage.binary_dilation(outline, IN_SLICE, iterations=2)
+    body = ndimage.binary_dilation(outline, render.IN_PLANE, iterations=2)
     for _ in range(band + 2):
-        drop = body & ~ndimage.binary_erosion(body, IN_SLICE, border_value=1) & airy
+        drop = body & ~ndimage.binary_erosion(body, render.IN_PLANE, border_value=1) & airy
         if not drop.any():
             break
         body &= ~drop

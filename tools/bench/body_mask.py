@@ -25,12 +25,12 @@ import time
 
 import numpy as np
 import SimpleITK as sitk
-from scipy import ndimage
 
 from model.body_mask import SPECKLE_ALPHA, measured_body_voxels, with_margin
 from tools.bench.common import add_json_option, write_json
 from tools.phantom.acquisition import ACQUISITIONS
 from tools.phantom.case import ANATOMIES, REGIONS, make_case
+from tools.phantom.render import MASK_MARGINS, outline_with_margin
 from tools.phantom.tissues import Tissue
 
 
@@ -92,18 +92,13 @@ def run(args) -> int:
     return 0
 
 
-IN_SLICE = np.zeros((3, 3, 3), bool)  # the 4 in-plane neighbours: the phantoms' masks grow by it
-IN_SLICE[1, 1, :] = IN_SLICE[1, :, 1] = True
-
-
-def admissible_masks(anatomy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The two masks the phantom generator could have drawn for ``anatomy``: dilated in-plane once, twice."""
-    once = ndimage.binary_dilation(anatomy, IN_SLICE)
-    return once, ndimage.binary_dilation(once, IN_SLICE)
+def admissible_masks(anatomy: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The masks the phantom generator could have drawn for ``anatomy``: one for each of its margins."""
+    return tuple(outline_with_margin(anatomy, margin) for margin in MASK_MARGINS)
 
 
 def rim_shift(outline: np.ndarray, anatomy: np.ndarray) -> float:
     """Where ``outline`` lies against ``anatomy`` (both (z, y, x) bool), in in-plane rims of one voxel: voxels
     outside the anatomy less anatomy voxels missed, over the voxels of one 4-neighbour rim around the anatomy."""
-    rim = np.count_nonzero(ndimage.binary_dilation(anatomy, IN_SLICE) & ~anatomy)
+    rim = np.count_nonzero(outline_with_margin(anatomy, 1) & ~anatomy)
     return (np.count_nonzero(outline & ~anatomy) - np.count_nonzero(anatomy & ~outline)) / max(rim, 1)
